@@ -1,0 +1,117 @@
+/**
+ * Bounded Webster (Sainte-Laguë) apportionment: splits `total` replicas among claims
+ * in proportion to their weights, rounding remainders fairly, within per-claim bounds.
+ *
+ * The result is the one the sequential highest-averages procedure gives (start every
+ * claim at its minimum, then hand out replicas one at a time to the claim with the
+ * highest weight / (allocated + 1/2), ties to the lower rank). Being sequential, it is
+ * house-monotone: raising the total never lowers any claim. This implementation gets
+ * there quickly instead of one replica at a time: it rounds at an estimated divisor
+ * (a valid divisor apportionment for some total), then adds or removes the few
+ * replicas in between in exactly the sequential order.
+ */
+export interface Claim {
+  weight: number;
+  min: number;
+  /** Infinity when unbounded. */
+  max: number;
+  /** Tie rank: lower wins the next replica, and keeps its last one longest. */
+  rank: number;
+}
+
+/**
+ * When the bounds cannot all hold, bounds win over the total: the sum is the sum of
+ * the minimums when those exceed the total, the sum of the maximums when those fall
+ * short of it. Callers compare the sum with the total to report that.
+ */
+export function apportion(total: number, claims: readonly Claim[]): number[] {
+  const n = claims.length;
+  let sumMin = 0;
+  let sumMax = 0;
+  for (const c of claims) {
+    sumMin += c.min;
+    sumMax += c.max;
+  }
+  if (total <= sumMin) return claims.map((c) => c.min);
+  if (total >= sumMax) return claims.map((c) => c.max);
+
+  const alloc = roundAtEstimatedDivisor(total, claims);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += alloc[i]!;
+
+  // Priority of claim i's next replica is weight / (2a + 1); of its last one, weight / (2a - 1).
+  // Compared by cross-multiplication, so no floating-point division decides a tie.
+  while (sum < total) {
+    let best = -1;
+    for (let i = 0; i < n; i++) {
+      const c = claims[i]!;
+      if (alloc[i]! >= c.max) continue;
+      if (best < 0) {
+        best = i;
+        continue;
+      }
+      const b = claims[best]!;
+      const lhs = c.weight * (2 * alloc[best]! + 1);
+      const rhs = b.weight * (2 * alloc[i]! + 1);
+      if (lhs > rhs || (lhs === rhs && c.rank < b.rank)) best = i;
+    }
+    alloc[best]!++;
+    sum++;
+  }
+  while (sum > total) {
+    let worst = -1;
+    for (let i = 0; i < n; i++) {
+      const c = claims[i]!;
+      if (alloc[i]! <= c.min) continue;
+      if (worst < 0) {
+        worst = i;
+        continue;
+      }
+      const w = claims[worst]!;
+      const lhs = c.weight * (2 * alloc[worst]! - 1);
+      const rhs = w.weight * (2 * alloc[i]! - 1);
+      if (lhs < rhs || (lhs === rhs && c.rank > w.rank)) worst = i;
+    }
+    alloc[worst]!--;
+    sum--;
+  }
+  return alloc;
+}
+
+/**
+ * Rounds weight / d half-up within bounds for every claim at one divisor d, refining d
+ * over the claims no bound holds so that the sum lands close to the total even when
+ * many bounds bind. A rounding of all claims at one divisor is itself a valid bounded
+ * Webster apportionment (of its own sum), which is what lets the caller finish with
+ * exact sequential steps.
+ */
+function roundAtEstimatedDivisor(total: number, claims: readonly Claim[]): number[] {
+  let freeWeight = 0;
+  for (const c of claims) freeWeight += c.weight;
+  let freeTotal = total;
+  let alloc = claims.map((c) => c.min);
+  for (let round = 0; round <= claims.length && freeWeight > 0 && freeTotal > 0; round++) {
+    alloc = claims.map((c) => Math.min(c.max, Math.max(c.min, roundHalfUp(c.weight * freeTotal, freeWeight))));
+    let nextWeight = 0;
+    let nextTotal = total;
+    claims.forEach((c, i) => {
+      const ideal = roundHalfUp(c.weight * freeTotal, freeWeight);
+      if (alloc[i] === ideal) nextWeight += c.weight;
+      else nextTotal -= alloc[i]!;
+    });
+    if (nextWeight === freeWeight && nextTotal === freeTotal) break;
+    freeWeight = nextWeight;
+    freeTotal = nextTotal;
+  }
+  return alloc;
+}
+
+/** round(numerator / denominator), halves up, exact for integers below 2^53. */
+function roundHalfUp(numerator: number, denominator: number): number {
+  const dividend = 2 * numerator + denominator;
+  const divisor = 2 * denominator;
+  let quotient = Math.floor(dividend / divisor);
+  if (quotient * divisor > dividend) quotient--;
+  else if ((quotient + 1) * divisor <= dividend) quotient++;
+  return quotient;
+}
