@@ -1,0 +1,14 @@
+/**
+ * Member states, as the engine computes them and as they appear in
+ * DistributedScaledObject status. The failure states name what went wrong
+ * while the member is still inside its grace period.
+ */
+export const FAILURE_STATES = ["Unreachable", "Unauthorized", "WorkloadMissing", "NotReady"] as const;
+export const MEMBER_STATES = ["Ready", ...FAILURE_STATES, "Excluded", "Recovering"] as const;
+
+export type FailureState = (typeof FAILURE_STATES)[number];
+export type MemberState = (typeof MEMBER_STATES)[number];
+
+export function isFailureState(state: MemberState): state is FailureState {
+  return (FAILURE_STATES as readonly string[]).includes(state);
+}

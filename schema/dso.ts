@@ -1,0 +1,138 @@
+/**
+ * The DistributedScaledObject, defined once. Validation, the TypeScript types and
+ * (through schema/crd.ts) the CRD's OpenAPI schema all come from these definitions.
+ * Field names follow Kedify's DistributedScaledObject so existing manifests carry over.
+ */
+import { z } from "zod";
+import { MEMBER_STATES } from "../engine/states";
+import { durationString } from "./duration";
+
+export const API_GROUP = "fleetscale.io";
+export const API_VERSION = "v1alpha1";
+export const KIND = "DistributedScaledObject";
+/** Manifests written for Kedify are accepted wherever a manifest is read. */
+export const ACCEPTED_API_VERSIONS = [`${API_GROUP}/${API_VERSION}`, "keda.kedify.io/v1alpha1"] as const;
+
+/** DNS-1123 label: what Kubernetes accepts as a namespace or (conservatively) an object name. */
+export const dnsLabel = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit");
+
+/** Member names become parts of Secret and ServiceAccount names, hence the shorter limit. */
+export const memberName = dnsLabel.max(40);
+
+export const memberClusterSchema = z
+  .strictObject({
+    name: memberName,
+    weight: z.int().min(1).max(1_000_000).default(1),
+    targetNamespace: dnsLabel.optional(),
+    minReplicas: z.int().min(0).optional(),
+    maxReplicas: z.int().min(0).optional(),
+  })
+  .refine((m) => m.minReplicas === undefined || m.maxReplicas === undefined || m.minReplicas <= m.maxReplicas, {
+    message: "minReplicas must not exceed maxReplicas",
+    path: ["minReplicas"],
+  });
+
+export const rebalancingPolicySchema = z.strictObject({
+  gracePeriod: durationString.default("1m"),
+  maxRebalancePercentage: z.int().min(1).max(100).default(50),
+});
+
+const triggerSchema = z.strictObject({
+  type: z.string().min(1),
+  name: z.string().optional(),
+  metadata: z.record(z.string(), z.string()),
+  metricType: z.enum(["AverageValue", "Value", "Utilization"]).optional(),
+  useCachedMetrics: z.boolean().optional(),
+  authenticationRef: z.strictObject({ name: z.string().min(1), kind: z.string().optional() }).optional(),
+});
+
+export const scaledObjectSpecSchema = z
+  .strictObject({
+    scaleTargetRef: z.strictObject({
+      name: dnsLabel,
+      kind: z.enum(["Deployment", "StatefulSet"]).default("Deployment"),
+      apiVersion: z.literal("apps/v1").default("apps/v1"),
+      envSourceContainerName: z.string().optional(),
+    }),
+    pollingInterval: z.int().min(1).optional(),
+    cooldownPeriod: z.int().min(0).optional(),
+    initialCooldownPeriod: z.int().min(0).optional(),
+    idleReplicaCount: z.int().min(0).optional(),
+    minReplicaCount: z.int().min(0).optional(),
+    maxReplicaCount: z.int().min(1).optional(),
+    // KEDA's fallback and advanced blocks are passed to KEDA as they are; KEDA validates them.
+    fallback: z.looseObject({}).optional(),
+    advanced: z.looseObject({}).optional(),
+    triggers: z.array(triggerSchema).default([]),
+  })
+  .refine(
+    (s) => s.minReplicaCount === undefined || s.maxReplicaCount === undefined || s.minReplicaCount <= s.maxReplicaCount,
+    { message: "minReplicaCount must not exceed maxReplicaCount", path: ["minReplicaCount"] },
+  );
+
+export const dsoSpecSchema = z.strictObject({
+  memberClusters: z
+    .array(memberClusterSchema)
+    .default([])
+    .superRefine((members, ctx) => {
+      const seen = new Set<string>();
+      members.forEach((member, index) => {
+        if (seen.has(member.name)) {
+          ctx.addIssue({ code: "custom", message: `duplicate member name "${member.name}"`, path: [index, "name"] });
+        }
+        seen.add(member.name);
+      });
+    }),
+  rebalancingPolicy: rebalancingPolicySchema.prefault({}),
+  scaledObjectSpec: scaledObjectSpecSchema,
+  totalTargetReplicas: z.int().min(0).optional(),
+});
+
+export const memberClusterStatusSchema = z.strictObject({
+  id: z.string(),
+  state: z.enum(MEMBER_STATES),
+  description: z.string(),
+  currentReplicas: z.int().min(0),
+  desiredReplicas: z.int().min(0),
+  excluded: z.boolean(),
+  lastStatusChangeTime: z.iso.datetime(),
+});
+
+export const conditionSchema = z.strictObject({
+  type: z.string(),
+  status: z.enum(["True", "False", "Unknown"]),
+  reason: z.string(),
+  message: z.string(),
+  lastTransitionTime: z.iso.datetime(),
+  observedGeneration: z.int().min(0).optional(),
+});
+
+export const dsoStatusSchema = z.strictObject({
+  membersHealthyCount: z.int().min(0).optional(),
+  membersTotalCount: z.int().min(0).optional(),
+  totalCurrentReplicas: z.int().min(0).optional(),
+  selector: z.string().optional(),
+  observedGeneration: z.int().min(0).optional(),
+  conditions: z.array(conditionSchema).optional(),
+  memberClusterStatuses: z.record(z.string(), memberClusterStatusSchema).optional(),
+});
+
+export const dsoSchema = z.strictObject({
+  apiVersion: z.enum(ACCEPTED_API_VERSIONS),
+  kind: z.literal(KIND),
+  // ObjectMeta is Kubernetes' own; only the fields we rely on are checked.
+  metadata: z.looseObject({ name: dnsLabel, namespace: dnsLabel.optional() }),
+  spec: dsoSpecSchema,
+  status: dsoStatusSchema.optional(),
+});
+
+export type MemberClusterSpec = z.output<typeof memberClusterSchema>;
+export type RebalancingPolicy = z.output<typeof rebalancingPolicySchema>;
+export type ScaledObjectSpec = z.output<typeof scaledObjectSpecSchema>;
+export type DsoSpec = z.output<typeof dsoSpecSchema>;
+export type DsoStatus = z.output<typeof dsoStatusSchema>;
+export type MemberClusterStatus = z.output<typeof memberClusterStatusSchema>;
+export type DistributedScaledObject = z.output<typeof dsoSchema>;
