@@ -217,7 +217,7 @@ function describe(
       if (ready < desired) return `Cluster is healthy; ${ready} of ${desired} replicas ready`;
       return "Cluster is healthy";
     case "Excluded":
-      return `Excluded for ${formatDuration(now - since)}: ${failure || "failing"}; its share runs on healthy members`;
+      return `Excluded: ${failure || "failing"}; its share runs on healthy members`;
     case "Recovering":
       if (now - since < grace) {
         return `Healthy again; replicas return once it has stayed healthy for ${formatDuration(grace)} (in ${formatDuration(since + grace - now)})`;

@@ -13,6 +13,12 @@ export const KIND = "DistributedScaledObject";
 /** Manifests written for Kedify are accepted wherever a manifest is read. */
 export const ACCEPTED_API_VERSIONS = [`${API_GROUP}/${API_VERSION}`, "keda.kedify.io/v1alpha1"] as const;
 
+/**
+ * Cross-field checks run even when another field already failed, so one run lists
+ * every problem. Their predicates therefore check the types they rely on.
+ */
+const always = () => true;
+
 /** DNS-1123 label: what Kubernetes accepts as a namespace or (conservatively) an object name. */
 export const dnsLabel = z
   .string()
@@ -30,9 +36,10 @@ export const memberClusterSchema = z
     minReplicas: z.int().min(0).optional(),
     maxReplicas: z.int().min(0).optional(),
   })
-  .refine((m) => m.minReplicas === undefined || m.maxReplicas === undefined || m.minReplicas <= m.maxReplicas, {
+  .refine((m) => !(typeof m.minReplicas === "number" && typeof m.maxReplicas === "number" && m.minReplicas > m.maxReplicas), {
     message: "minReplicas must not exceed maxReplicas",
     path: ["minReplicas"],
+    when: always,
   });
 
 export const rebalancingPolicySchema = z.strictObject({
@@ -69,23 +76,26 @@ export const scaledObjectSpecSchema = z
     triggers: z.array(triggerSchema).default([]),
   })
   .refine(
-    (s) => s.minReplicaCount === undefined || s.maxReplicaCount === undefined || s.minReplicaCount <= s.maxReplicaCount,
-    { message: "minReplicaCount must not exceed maxReplicaCount", path: ["minReplicaCount"] },
+    (s) => !(typeof s.minReplicaCount === "number" && typeof s.maxReplicaCount === "number" && s.minReplicaCount > s.maxReplicaCount),
+    { message: "minReplicaCount must not exceed maxReplicaCount", path: ["minReplicaCount"], when: always },
   );
 
 export const dsoSpecSchema = z.strictObject({
   memberClusters: z
     .array(memberClusterSchema)
     .default([])
-    .superRefine((members, ctx) => {
-      const seen = new Set<string>();
-      members.forEach((member, index) => {
-        if (seen.has(member.name)) {
-          ctx.addIssue({ code: "custom", message: `duplicate member name "${member.name}"`, path: [index, "name"] });
-        }
-        seen.add(member.name);
-      });
-    }),
+    .check(
+      z.superRefine((members, ctx) => {
+        const seen = new Set<unknown>();
+        members.forEach((member, index) => {
+          const name = (member as { name?: unknown } | null)?.name;
+          if (typeof name === "string" && seen.has(name)) {
+            ctx.addIssue({ code: "custom", message: `duplicate member name "${name}"`, path: [index, "name"], input: name });
+          }
+          seen.add(name);
+        });
+      }, { when: always }),
+    ),
   rebalancingPolicy: rebalancingPolicySchema.prefault({}),
   scaledObjectSpec: scaledObjectSpecSchema,
   totalTargetReplicas: z.int().min(0).optional(),
