@@ -83,9 +83,9 @@ export function plan(input: PlanInput): Plan {
     isFailureState(h.state) ? "pinned" : h.state === "Excluded" || inProbation(h, now, grace) ? "out" : "active",
   );
   const notes: string[] = [];
-  const indicesOf = (role: Role) => roles.flatMap((r, i) => (r === role ? [i] : []));
-  const active = indicesOf("active");
-  const pinned = indicesOf("pinned");
+  const active: number[] = [];
+  const pinned: number[] = [];
+  roles.forEach((role, i) => (role === "active" ? active : role === "pinned" ? pinned : []).push(i));
 
   // Targets: pinned members keep what they had; the rest of the total is shared by weight.
   const pinnedTotal = sum(pinned.map((i) => base[i]!));
@@ -106,15 +106,15 @@ export function plan(input: PlanInput): Plan {
   const down = active.map((i) => Math.max(0, base[i]! - target[i]!));
   const paired = Math.min(sum(up), sum(down));
   const moved = Math.min(budget, paired);
-  const increases = apportion(sum(up) - paired + moved, up.map((u, k) => claim(u, 0, u, ranks[active[k]!]!)));
-  const decreases = apportion(sum(down) - paired + moved, down.map((d, k) => claim(d, 0, d, ranks[active[k]!]!)));
+  const increases = splitByAmount(sum(up) - paired + moved, up, active, ranks);
+  const decreases = splitByAmount(sum(down) - paired + moved, down, active, ranks);
 
   // Make-before-break: lowering may cost ready capacity only where ready replicas exceed what is required.
   const required = Math.min(total, sum(target));
   const capacityAfterIncreases = sum(active.map((i, k) => Math.min(ready[i]!, base[i]! + increases[k]!)));
   const readyLost = active.map((i, k) => Math.max(0, decreases[k]! - Math.max(0, base[i]! - ready[i]!)));
   const deferredTotal = Math.max(0, sum(readyLost) - Math.max(0, capacityAfterIncreases - required));
-  const deferred = apportion(deferredTotal, readyLost.map((l, k) => claim(l, 0, l, ranks[active[k]!]!)));
+  const deferred = splitByAmount(deferredTotal, readyLost, active, ranks);
   if (deferredTotal > 0) notes.push(`scale-down of ${deferredTotal} replicas deferred until replacements are ready`);
   if (frozen) {
     const names = pinned.map((i) => members[i]!.name).join(", ");
@@ -233,6 +233,12 @@ function noteBoundConflicts(notes: string[], shared: number, planned: number, ac
   if (activeCount === 0) return;
   if (planned > shared) notes.push(`minReplicas of the healthy members add up to ${planned}, more than the ${shared} to distribute: minimums win`);
   if (planned < shared) notes.push(`maxReplicas of the healthy members add up to ${planned}, less than the ${shared} to distribute: ${shared - planned} replicas cannot be placed`);
+}
+
+/** Splits `amount` over members in proportion to (and capped by) their own amounts. */
+function splitByAmount(amount: number, amounts: readonly number[], indices: readonly number[], ranks: readonly number[]): number[] {
+  if (amount === 0) return new Array<number>(amounts.length).fill(0);
+  return apportion(amount, amounts.map((a, k) => claim(a, 0, a, ranks[indices[k]!]!)));
 }
 
 function claim(weight: number, min: number, max: number, rank: number): Claim {

@@ -4,8 +4,8 @@
  * ties fall differently for different workloads (no member is favoured fleet-wide,
  * as it would be with alphabetical order) yet identically for the same input.
  */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
+function fnv1a(text: string, seed = 0x811c9dc5): number {
+  let hash = seed;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
@@ -15,9 +15,11 @@ function fnv1a(text: string): number {
 
 /** Returns rank[i] for names[i]: 0 for the member that wins ties, then 1, 2, ... */
 export function tieRanks(workload: string, names: readonly string[]): number[] {
-  const keyed = names.map((name, index) => ({ index, name, hash: fnv1a(`${workload}\u0000${name}`) }));
-  keyed.sort((a, b) => a.hash - b.hash || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const seed = fnv1a("\u0000", fnv1a(workload));
+  const hashes = names.map((name) => fnv1a(name, seed));
+  const order = names.map((_, index) => index);
+  order.sort((a, b) => hashes[a]! - hashes[b]! || (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
   const ranks = new Array<number>(names.length);
-  keyed.forEach((entry, rank) => (ranks[entry.index] = rank));
+  order.forEach((index, rank) => (ranks[index] = rank));
   return ranks;
 }
