@@ -25,6 +25,9 @@ export const dnsLabel = z
   .max(63)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit");
 
+/** Bounds the CRD's validation cost, and is far above any fleet we have heard of. */
+export const MAX_MEMBERS = 256;
+
 /** Member names become parts of Secret and ServiceAccount names, hence the shorter limit. */
 export const memberName = dnsLabel.max(40);
 
@@ -40,6 +43,12 @@ export const memberClusterSchema = z
     message: "minReplicas must not exceed maxReplicas",
     path: ["minReplicas"],
     when: always,
+  })
+  // The same rule, enforced by the API server on the CRD.
+  .meta({
+    "x-kubernetes-validations": [
+      { rule: "!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas", message: "minReplicas must not exceed maxReplicas", fieldPath: ".minReplicas" },
+    ],
   });
 
 export const rebalancingPolicySchema = z.strictObject({
@@ -73,7 +82,7 @@ export const scaledObjectSpecSchema = z
     // KEDA's fallback and advanced blocks are passed to KEDA as they are; KEDA validates them.
     fallback: z.looseObject({}).optional(),
     advanced: z.looseObject({}).optional(),
-    triggers: z.array(triggerSchema).default([]),
+    triggers: z.array(triggerSchema).max(32).default([]),
   })
   .refine(
     (s) => !(typeof s.minReplicaCount === "number" && typeof s.maxReplicaCount === "number" && s.minReplicaCount > s.maxReplicaCount),
@@ -83,6 +92,9 @@ export const scaledObjectSpecSchema = z
 export const dsoSpecSchema = z.strictObject({
   memberClusters: z
     .array(memberClusterSchema)
+    .max(MAX_MEMBERS)
+    // The API server rejects duplicate names through the list-map keys.
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
     .default([])
     .check(
       z.superRefine((members, ctx) => {

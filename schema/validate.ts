@@ -22,7 +22,7 @@ export function formatPath(path: readonly PropertyKey[], root = ""): string {
   let text = root;
   for (const key of path) {
     if (typeof key === "number") text += `[${key}]`;
-    else text += text === "" ? String(key) : `.${String(key)}`;
+    else text += text === "" || text.endsWith(":") ? String(key) : `.${String(key)}`;
   }
   return text === "" ? "(root)" : text;
 }
@@ -33,6 +33,12 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, sub
   if (result.success) return result.data;
   throw new ValidationError(
     subject,
-    result.error.issues.map((issue) => ({ path: formatPath(issue.path, root), message: issue.message })),
+    result.error.issues.map((issue) => ({ path: formatPath(issue.path, root), message: messageOf(issue) })),
   );
+}
+
+/** A bad map key (a member or workload name) carries its reason in nested issues. */
+function messageOf(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_key") return `invalid name: ${issue.issues.map((inner) => inner.message).join("; ")}`;
+  return issue.message;
 }

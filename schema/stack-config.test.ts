@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { loadStackConfig } from "./stack-config";
+import { ValidationError } from "./validate";
+
+const reader = (values: Record<string, unknown>) => (key: string) => (key in values ? (typeof values[key] === "string" ? (values[key] as string) : JSON.stringify(values[key])) : undefined);
+
+function problems(values: Record<string, unknown>): string[] {
+  try {
+    loadStackConfig(reader(values));
+  } catch (error) {
+    assert.ok(error instanceof ValidationError);
+    return error.problems.map((p) => `${p.path}: ${p.message}`);
+  }
+  assert.fail("expected the config to be rejected");
+}
+
+const hub = { kubeconfigPath: "/tmp/hub.kubeconfig" };
+const web = { scaledObjectSpec: { scaleTargetRef: { name: "web" } } };
+
+describe("stack config", () => {
+  it("fills defaults for the hub, members and workloads", () => {
+    const config = loadStackConfig(reader({ hub, members: { "eu-1": { kubeconfig: "apiVersion: v1" } }, workloads: { web } }));
+    assert.equal(config.hub.namespace, "fleetscale-system");
+    assert.equal(config.members["eu-1"]!.weight, 1);
+    assert.equal(config.members["eu-1"]!.namespace, "fleetscale");
+    assert.equal(config.workloads.web!.namespace, "default");
+    assert.equal(config.workloads.web!.rebalancingPolicy.gracePeriod, "1m");
+  });
+
+  it("lists every problem by config path before anything is registered", () => {
+    const found = problems({
+      hub: {},
+      members: { "eu-1": { kubeconfigPath: "a", weight: 0 }, EU2: { kubeconfigPath: "b" }, both: { kubeconfigPath: "c", inHub: true }, apiurl: { kubeconfigPath: "d", apiUrl: "ftp://x" } },
+      workloads: { web: { ...web, memberClusters: [{ name: "nowhere" }] } },
+    });
+    const expected = [
+      /^fleetscale:hub\.kubeconfig: set exactly one of kubeconfig/,
+      /^fleetscale:members\.eu-1\.weight: Too small/,
+      /^fleetscale:members\.EU2: invalid name: must be a DNS-1123 label/,
+      /^fleetscale:members\.both\.kubeconfig: set exactly one of/,
+      /^fleetscale:members\.apiurl\.apiUrl: /,
+      /^fleetscale:workloads\.web\.memberClusters\[0\]\.name: unknown member "nowhere"/,
+    ];
+    for (const pattern of expected) assert.ok(found.some((p) => pattern.test(p)), `${pattern} not in:\n${found.join("\n")}`);
+    assert.equal(found.length, expected.length, found.join("\n"));
+  });
+
+  it("rejects a plain string where a map belongs, and a second hub member", () => {
+    assert.match(problems({ hub: "kubeconfig-here", members: {} })[0]!, /^fleetscale:hub: must be a structured value/);
+    assert.ok(problems({ hub, members: { a: { inHub: true }, b: { inHub: true } } }).some((p) => p.startsWith("fleetscale:members: at most one member can be the hub")));
+  });
+});

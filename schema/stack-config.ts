@@ -1,0 +1,98 @@
+/**
+ * Stack configuration: one fleet per Pulumi stack (stacks/Pulumi.<stack>.yaml, under
+ * the `fleetscale:` namespace). Validated before any resource is registered, so a bad
+ * config fails `pulumi preview` with every problem listed by config path.
+ */
+import { z } from "zod";
+import { dnsLabel, dsoSpecSchema, memberName } from "./dso";
+import { ValidationError, parseOrThrow } from "./validate";
+
+export const CONFIG_NAMESPACE = "fleetscale";
+export const CONFIG_KEYS = ["hub", "members", "workloads"] as const;
+
+/** Where a cluster's admin credentials come from: inline (a Pulumi secret) or a file on the operator's machine. */
+const credentialFields = {
+  kubeconfig: z.string().min(1).optional(),
+  kubeconfigPath: z.string().min(1).optional(),
+};
+
+export const hubConfigSchema = z
+  .strictObject({
+    ...credentialFields,
+    namespace: dnsLabel.default("fleetscale-system"),
+    image: z.string().min(1).default("ghcr.io/fleetscale/scaler:0.1.0"),
+    replicas: z.int().min(1).max(5).default(2),
+  })
+  .refine((hub) => (hub.kubeconfig === undefined) !== (hub.kubeconfigPath === undefined), {
+    message: "set exactly one of kubeconfig (a secret) or kubeconfigPath",
+    path: ["kubeconfig"],
+  });
+
+export const memberConfigSchema = z
+  .strictObject({
+    ...credentialFields,
+    /** The member is the hub cluster itself: onboarded with the same least-privilege role as any member. */
+    inHub: z.boolean().optional(),
+    /** How the hub reaches this member's API server, when not the kubeconfig's own server URL. */
+    apiUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** Namespace in the member for the scaler's ServiceAccount. */
+    namespace: dnsLabel.default("fleetscale"),
+    /** Weight in workloads that do not list their members. */
+    weight: z.int().min(1).max(1_000_000).default(1),
+  })
+  .refine((m) => [m.kubeconfig, m.kubeconfigPath, m.inHub || undefined].filter((v) => v !== undefined).length === 1, {
+    message: "set exactly one of kubeconfig (a secret), kubeconfigPath or inHub: true",
+    path: ["kubeconfig"],
+  });
+
+/** A distributed workload: a DistributedScaledObject spec plus where the DSO lives in the hub. */
+export const workloadConfigSchema = dsoSpecSchema.extend({
+  namespace: dnsLabel.default("default"),
+});
+
+export const stackConfigSchema = z
+  .strictObject({
+    hub: hubConfigSchema,
+    members: z.record(memberName, memberConfigSchema),
+    workloads: z.record(dnsLabel, workloadConfigSchema).default({}),
+  })
+  .check(
+    z.superRefine((config, ctx) => {
+      const members = (config.members ?? {}) as Record<string, { inHub?: unknown }>;
+      if (Object.values(members).filter((m) => m?.inHub === true).length > 1) {
+        ctx.addIssue({ code: "custom", message: "at most one member can be the hub itself (inHub: true)", path: ["members"], input: members });
+      }
+      for (const [workload, spec] of Object.entries((config.workloads ?? {}) as Record<string, { memberClusters?: { name?: unknown }[] }>)) {
+        (spec?.memberClusters ?? []).forEach((member, index) => {
+          if (typeof member?.name === "string" && !(member.name in members)) {
+            ctx.addIssue({ code: "custom", message: `unknown member "${member.name}" (members: ${Object.keys(members).join(", ") || "none"})`, path: ["workloads", workload, "memberClusters", index, "name"], input: member.name });
+          }
+        });
+      }
+    }, { when: () => true }),
+  );
+
+export type HubConfig = z.output<typeof hubConfigSchema>;
+export type MemberConfig = z.output<typeof memberConfigSchema>;
+export type WorkloadConfig = z.output<typeof workloadConfigSchema>;
+export type StackConfig = z.output<typeof stackConfigSchema>;
+
+/**
+ * Reads and validates the stack's config. `read` returns a key's raw value (structured
+ * values arrive as JSON text), or undefined when it is not set.
+ */
+export function loadStackConfig(read: (key: string) => string | undefined): StackConfig {
+  const raw: Record<string, unknown> = {};
+  const problems: { path: string; message: string }[] = [];
+  for (const key of CONFIG_KEYS) {
+    const text = read(key);
+    if (text === undefined) continue;
+    try {
+      raw[key] = JSON.parse(text);
+    } catch {
+      problems.push({ path: `${CONFIG_NAMESPACE}:${key}`, message: "must be a structured value (a YAML map), not a plain string" });
+    }
+  }
+  if (problems.length > 0) throw new ValidationError("stack config", problems);
+  return parseOrThrow(stackConfigSchema, raw, "stack config", `${CONFIG_NAMESPACE}:`);
+}
