@@ -49,5 +49,6 @@ describe("stack config", () => {
   it("rejects a plain string where a map belongs, and a second hub member", () => {
     assert.match(problems({ hub: "kubeconfig-here", members: {} })[0]!, /^fleetscale:hub: must be a structured value/);
     assert.ok(problems({ hub, members: { a: { inHub: true }, b: { inHub: true } } }).some((p) => p.startsWith("fleetscale:members: at most one member can be the hub")));
+    assert.ok(problems({ hub: { ...hub, namespace: "shared" }, members: { a: { inHub: true, namespace: "shared" } } }).some((p) => p.startsWith("fleetscale:members.a.namespace: must differ from hub.namespace")));
   });
 });

@@ -39,6 +39,8 @@ export const memberConfigSchema = z
     namespace: dnsLabel.default("fleetscale"),
     /** Weight in workloads that do not list their members. */
     weight: z.int().min(1).max(1_000_000).default(1),
+    /** Changing it mints a new member credential on the next `pulumi up` and revokes the old one. */
+    credentialGeneration: z.string().min(1).optional(),
   })
   .refine((m) => [m.kubeconfig, m.kubeconfigPath, m.inHub || undefined].filter((v) => v !== undefined).length === 1, {
     message: "set exactly one of kubeconfig (a secret), kubeconfigPath or inHub: true",
@@ -58,9 +60,16 @@ export const stackConfigSchema = z
   })
   .check(
     z.superRefine((config, ctx) => {
-      const members = (config.members ?? {}) as Record<string, { inHub?: unknown }>;
-      if (Object.values(members).filter((m) => m?.inHub === true).length > 1) {
+      const members = (config.members ?? {}) as Record<string, { inHub?: unknown; namespace?: unknown }>;
+      const inHub = Object.entries(members).filter(([, m]) => m?.inHub === true);
+      if (inHub.length > 1) {
         ctx.addIssue({ code: "custom", message: "at most one member can be the hub itself (inHub: true)", path: ["members"], input: members });
+      }
+      const hubNamespace = (config.hub as { namespace?: unknown } | undefined)?.namespace;
+      for (const [name, member] of inHub) {
+        if (member.namespace === hubNamespace) {
+          ctx.addIssue({ code: "custom", message: `must differ from hub.namespace ("${hubNamespace}"): the member role and the runtime live apart`, path: ["members", name, "namespace"], input: member.namespace });
+        }
       }
       for (const [workload, spec] of Object.entries((config.workloads ?? {}) as Record<string, { memberClusters?: { name?: unknown }[] }>)) {
         (spec?.memberClusters ?? []).forEach((member, index) => {

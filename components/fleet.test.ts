@@ -1,0 +1,131 @@
+// recording-mocks first: it installs the Pulumi mocks before any component module loads.
+import { build, isSecretInput, plain, promiseOf, registration, registrations, structuralProblems } from "./recording-mocks";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { before, describe, it } from "node:test";
+import { parse } from "yaml";
+import { loadStackConfig, type StackConfig } from "../schema/stack-config";
+import { ValidationError } from "../schema/validate";
+import { Fleet } from "./fleet";
+
+const kubeconfigFor = (server: string, token: string) => `
+apiVersion: v1
+clusters: [{ name: c, cluster: { server: "${server}" } }]
+contexts: [{ name: c, context: { cluster: c, user: admin } }]
+current-context: c
+users: [{ name: admin, user: { token: ${token} } }]
+`;
+
+const DSO_TYPE = "kubernetes:fleetscale.io/v1alpha1:DistributedScaledObject";
+
+const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), "fleetscale-fleet-test-"));
+fs.writeFileSync(path.join(baseDir, "hub.kubeconfig"), kubeconfigFor("https://hub.example:6443", "hub-admin-token"));
+
+const trigger = { type: "kubernetes-resource", metadata: { resourceKind: "ConfigMap", resourceName: "load", key: "value", targetValue: "5" } };
+
+function stackConfig(values: Record<string, unknown>): StackConfig {
+  return loadStackConfig((key) => (key in values ? JSON.stringify(values[key]) : undefined));
+}
+
+const config = stackConfig({
+  hub: { kubeconfigPath: "hub.kubeconfig", namespace: "scaling", replicas: 2 },
+  members: {
+    "eu-1": { kubeconfig: kubeconfigFor("https://eu-1.example:6443", "eu-1-admin-token"), weight: 3 },
+    "us-1": { kubeconfig: kubeconfigFor("https://us-1.example:6443", "us-1-admin-token"), apiUrl: "https://us-1.internal", weight: 5 },
+    home: { inHub: true, apiUrl: "https://kubernetes.default.svc" },
+  },
+  workloads: {
+    web: { totalTargetReplicas: 10, scaledObjectSpec: { scaleTargetRef: { name: "web" }, triggers: [trigger] } },
+    api: { namespace: "shop", memberClusters: [{ name: "eu-1", weight: 2 }], scaledObjectSpec: { scaleTargetRef: { name: "api", kind: "StatefulSet" } } },
+  },
+});
+
+describe("Fleet", () => {
+  let built: Awaited<ReturnType<typeof buildFleet>>;
+  const buildFleet = () => build((opts) => new Fleet("fleet", { config, baseDir }, opts));
+  before(async () => {
+    built = await buildFleet();
+  });
+
+  it("parents every resource to a fleetscale component and gives every Kubernetes resource an explicit provider", () => {
+    assert.deepEqual(structuralProblems(built), []);
+  });
+
+  it("builds the hub provider from the kubeconfigPath file, as a secret", () => {
+    const hubProvider = registration(built, "pulumi:providers:kubernetes", "fleet-hub");
+    assert.ok(isSecretInput(hubProvider.inputs["kubeconfig"]));
+    assert.match(plain(hubProvider.inputs["kubeconfig"]), /hub-admin-token/);
+  });
+
+  it("onboards every member, the inHub one with the hub's admin kubeconfig", () => {
+    for (const member of ["eu-1", "us-1", "home"]) registration(built, "fleetscale:index:MemberCluster", `fleet-${member}`);
+    const homeProvider = registration(built, "pulumi:providers:kubernetes", "fleet-home-admin");
+    assert.match(plain(homeProvider.inputs["kubeconfig"]), /hub-admin-token/);
+  });
+
+  it("gives the runtime only the member-role token for the hub-as-member, never the hub's admin credential", () => {
+    const secret = registration(built, "kubernetes:core/v1:Secret", "fleet-home-credential");
+    assert.equal(secret.inputs["metadata"].namespace, "scaling");
+    const kubeconfig = parse(Buffer.from(plain(secret.inputs["data"]).kubeconfig, "base64").toString("utf8"));
+    assert.equal(kubeconfig.clusters[0].cluster.server, "https://kubernetes.default.svc");
+    assert.match(kubeconfig.users[0].user.token, /fleet-home-token/);
+    assert.ok(!JSON.stringify(kubeconfig).includes("admin-token"));
+  });
+
+  it("spreads a workload without members over every member, with the members' weights", () => {
+    const web = registration(built, DSO_TYPE, "fleet-web-dso");
+    assert.deepEqual(web.inputs["spec"].memberClusters, [
+      { name: "eu-1", weight: 3 },
+      { name: "us-1", weight: 5 },
+      { name: "home", weight: 1 },
+    ]);
+    assert.equal(web.inputs["spec"].totalTargetReplicas, 10);
+    assert.deepEqual(web.inputs["spec"].scaledObjectSpec.triggers, [trigger]);
+    assert.deepEqual(web.inputs["metadata"], { name: "web", namespace: "default", labels: { "app.kubernetes.io/managed-by": "fleetscale" } });
+  });
+
+  it("keeps a workload's own member list, and puts its DSO in its namespace", () => {
+    const api = registration(built, DSO_TYPE, "fleet-api-dso");
+    assert.equal(api.inputs["apiVersion"], "fleetscale.io/v1alpha1");
+    assert.deepEqual(api.inputs["spec"].memberClusters, [{ name: "eu-1", weight: 2 }]);
+    assert.equal(api.inputs["metadata"].namespace, "shop");
+    assert.equal(api.inputs["spec"].namespace, undefined, "the hub namespace is not part of the DSO spec");
+  });
+
+  it("creates each DSO after the CRD", () => {
+    const dso = built.resources.find((e) => e.name === "fleet-web-dso")!;
+    const crd = built.resources.find((e) => e.name === "fleet-hub-dso-crd")!;
+    assert.deepEqual(dso.opts.dependsOn, [crd.resource]);
+  });
+
+  it("exports the hub namespace, member API URLs and DSO names", async () => {
+    assert.equal(await promiseOf(built.root.hubNamespace), "scaling");
+    assert.deepEqual(await promiseOf(built.root.memberApiUrls), {
+      "eu-1": "https://eu-1.example:6443",
+      "us-1": "https://us-1.internal",
+      home: "https://kubernetes.default.svc",
+    });
+    assert.deepEqual(await promiseOf(built.root.dsoNames), ["default/web", "shop/api"]);
+  });
+
+  it("fails on unreadable kubeconfig files before registering anything, naming each config path", async () => {
+    const broken = stackConfig({
+      hub: { kubeconfigPath: "missing-hub.kubeconfig" },
+      members: { "m-1": { kubeconfigPath: "hub.kubeconfig" }, "m-2": { kubeconfigPath: "/nowhere/m-2.kubeconfig" } },
+    });
+    const before = registrations.length;
+    assert.throws(
+      () => new Fleet("broken", { config: broken, baseDir }),
+      (error: unknown) => {
+        assert.ok(error instanceof ValidationError);
+        assert.deepEqual(error.problems.map((p) => p.path), ["fleetscale:hub.kubeconfigPath", "fleetscale:members.m-2.kubeconfigPath"]);
+        assert.match(error.problems[0]!.message, new RegExp(`cannot read ${path.join(baseDir, "missing-hub.kubeconfig")}`));
+        return true;
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(registrations.length, before);
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * What the scaler runtime may do in the hub. Secrets (the member kubeconfigs) and leader
+ * election leases are granted only in the runtime's own namespace; the cluster-wide rules
+ * cover the DistributedScaledObjects it reconciles and the KEDA objects it drives.
+ */
+import { API_GROUP } from "../schema/dso";
+import { PLURAL } from "../schema/crd";
+import type * as k8s from "@pulumi/kubernetes";
+
+type PolicyRule = k8s.types.input.rbac.v1.PolicyRule;
+
+/** Rules for a Role in the runtime's namespace. */
+export function runtimeNamespacedRules(): PolicyRule[] {
+  return [
+    { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] },
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
+  ];
+}
+
+/** Rules for the runtime's ClusterRole: DSOs may live in any namespace. */
+export function runtimeClusterRules(): PolicyRule[] {
+  return [
+    { apiGroups: [API_GROUP], resources: [PLURAL], verbs: ["get", "list", "watch", "update", "patch"] },
+    { apiGroups: [API_GROUP], resources: [`${PLURAL}/status`, `${PLURAL}/scale`], verbs: ["get", "update", "patch"] },
+    { apiGroups: ["keda.sh"], resources: ["scaledobjects"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+    { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
+    // The kubernetes-resource trigger reads its metric from a ConfigMap key.
+    { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+  ];
+}

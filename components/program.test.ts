@@ -1,0 +1,53 @@
+// The Pulumi program (index.ts) as the language host runs it: config in, fleet out.
+// recording-mocks first: it installs the Pulumi mocks before any component module loads.
+import { promiseOf, registrations } from "./recording-mocks";
+import * as pulumi from "@pulumi/pulumi";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { ValidationError } from "../schema/validate";
+
+const PROGRAM = path.join(__dirname, "..", "index.js");
+
+/** Runs the program with the given `fleetscale:` config, as `pulumi preview` would load it. */
+function runProgram(config: Record<string, unknown>): Record<string, pulumi.Output<unknown>> {
+  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([key, value]) => [`fleetscale:${key}`, JSON.stringify(value)])));
+  delete require.cache[PROGRAM];
+  return require(PROGRAM);
+}
+
+describe("the Pulumi program", () => {
+  it("rejects a bad config with every problem by config path, before registering any resource", async () => {
+    const before = registrations.length;
+    assert.throws(
+      () => runProgram({ hub: { kubeconfigPath: "hub.kubeconfig", replicas: 9 }, members: { "m-1": { kubeconfigPath: "m.kubeconfig", weight: 0 } }, workloads: { web: { scaledObjectSpec: {} } } }),
+      (error: unknown) => {
+        assert.ok(error instanceof ValidationError, String(error));
+        assert.deepEqual(
+          error.problems.map((p) => p.path),
+          ["fleetscale:hub.replicas", "fleetscale:members.m-1.weight", "fleetscale:workloads.web.scaledObjectSpec.scaleTargetRef"],
+        );
+        return true;
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(registrations.length, before);
+  });
+
+  it("builds the fleet from a good config and exports its outputs", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleetscale-program-test-"));
+    const kubeconfig = path.join(dir, "hub.kubeconfig");
+    fs.writeFileSync(kubeconfig, "clusters: [{ name: hub, cluster: { server: 'https://hub.example:6443' } }]\n");
+    const outputs = runProgram({
+      hub: { kubeconfigPath: kubeconfig },
+      members: { self: { inHub: true } },
+      workloads: { web: { scaledObjectSpec: { scaleTargetRef: { name: "web" } } } },
+    });
+    assert.equal(await promiseOf(outputs["hubNamespace"]!), "fleetscale-system");
+    assert.deepEqual(await promiseOf(outputs["memberApiUrls"]!), { self: "https://hub.example:6443" });
+    assert.deepEqual(await promiseOf(outputs["dsoNames"]!), ["default/web"]);
+    assert.ok(registrations.some((r) => r.type === "fleetscale:index:Fleet" && r.name === "fleet"));
+  });
+});

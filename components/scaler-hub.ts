@@ -1,0 +1,99 @@
+/**
+ * The hub: the DistributedScaledObject CRD and the scaler runtime that reconciles it,
+ * running under its own least-privilege ServiceAccount.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { dsoCrdManifest } from "../schema/crd";
+import { runtimeClusterRules, runtimeNamespacedRules } from "./hub-rbac";
+import { MANAGED_BY } from "./labels";
+
+export const RUNTIME_NAME = "fleetscale-runtime";
+export const HEALTH_PORT = 8080;
+export const METRICS_PORT = 9090;
+
+export interface ScalerHubArgs {
+  provider: k8s.Provider;
+  /** The runtime's namespace, created here; member kubeconfig Secrets live in it too. */
+  namespace: string;
+  image: pulumi.Input<string>;
+  replicas: number;
+}
+
+export class ScalerHub extends pulumi.ComponentResource {
+  readonly namespace: pulumi.Output<string>;
+  readonly serviceAccountName: pulumi.Output<string>;
+  /** DistributedScaledObjects must be created after it. */
+  readonly crd: k8s.apiextensions.v1.CustomResourceDefinition;
+
+  constructor(name: string, args: ScalerHubArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fleetscale:index:ScalerHub", name, {}, opts);
+    const inHub = { parent: this, provider: args.provider };
+    const labels = { ...MANAGED_BY, "app.kubernetes.io/name": RUNTIME_NAME };
+
+    const { metadata, spec } = dsoCrdManifest();
+    this.crd = new k8s.apiextensions.v1.CustomResourceDefinition(`${name}-dso-crd`, { metadata, spec }, inHub);
+
+    const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels: { ...MANAGED_BY } } }, inHub);
+    const inNamespace = { name: RUNTIME_NAME, namespace: namespace.metadata.name, labels };
+    const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-runtime`, { metadata: inNamespace }, inHub);
+    const subjects = [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: serviceAccount.metadata.namespace }];
+
+    const role = new k8s.rbac.v1.Role(`${name}-runtime`, { metadata: inNamespace, rules: runtimeNamespacedRules() }, inHub);
+    new k8s.rbac.v1.RoleBinding(
+      `${name}-runtime`,
+      { metadata: inNamespace, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name }, subjects },
+      inHub,
+    );
+    // Named after the namespace, like the member roles, so two hubs can share a cluster.
+    const clusterRoleName = `${RUNTIME_NAME}-${args.namespace}`;
+    const clusterRole = new k8s.rbac.v1.ClusterRole(`${name}-runtime`, { metadata: { name: clusterRoleName, labels }, rules: runtimeClusterRules() }, inHub);
+    new k8s.rbac.v1.ClusterRoleBinding(
+      `${name}-runtime`,
+      { metadata: { name: clusterRoleName, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole.metadata.name }, subjects },
+      inHub,
+    );
+
+    new k8s.apps.v1.Deployment(
+      `${name}-runtime`,
+      {
+        metadata: inNamespace,
+        spec: {
+          replicas: args.replicas,
+          selector: { matchLabels: { "app.kubernetes.io/name": RUNTIME_NAME } },
+          template: {
+            metadata: { labels },
+            spec: {
+              serviceAccountName: serviceAccount.metadata.name,
+              securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
+              containers: [
+                {
+                  name: "runtime",
+                  image: args.image,
+                  command: ["node", "dist/runtime/main.js"],
+                  env: [{ name: "FLEETSCALE_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+                  ports: [
+                    { name: "health", containerPort: HEALTH_PORT },
+                    { name: "metrics", containerPort: METRICS_PORT },
+                  ],
+                  livenessProbe: { httpGet: { path: "/healthz", port: "health" }, periodSeconds: 10 },
+                  readinessProbe: { httpGet: { path: "/readyz", port: "health" }, periodSeconds: 5 },
+                  securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                  resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+                  // Node writes to /tmp (e.g. diagnostic reports); the root filesystem is read-only.
+                  volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                },
+              ],
+              volumes: [{ name: "tmp", emptyDir: {} }],
+            },
+          },
+        },
+      },
+      inHub,
+    );
+
+    this.namespace = namespace.metadata.name;
+    this.serviceAccountName = serviceAccount.metadata.name;
+    this.registerOutputs({ namespace: this.namespace, serviceAccountName: this.serviceAccountName, crdName: this.crd.metadata.name });
+  }
+}
