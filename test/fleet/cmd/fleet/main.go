@@ -1,0 +1,419 @@
+// Command fleet starts and manages a fleet of local Kubernetes clusters for fleetscale's tests.
+//
+// Each cluster is created by kwokctl (runtime "binary") from binaries built by ../../build.sh:
+// etcd 3.6, kube-apiserver (RBAC, admission, TokenRequest), kube-controller-manager,
+// kube-scheduler and the kwok controller with one fake node, so Deployments become Ready.
+//
+//	fleet up    --dir <fleetdir> [--clusters hub,member-1,member-2] [--nodes 1]
+//	fleet stop  --dir <fleetdir> <cluster>
+//	fleet start --dir <fleetdir> <cluster>
+//	fleet status --dir <fleetdir>
+//	fleet down  --dir <fleetdir>
+//
+// The binaries are looked up in --bin-dir, then $FLEET_BIN_DIR, then next to this executable.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+const usage = `usage:
+  fleet up     --dir <fleetdir> [--clusters hub,member-1,member-2] [--nodes N] [--bin-dir DIR] [--timeout 5m]
+  fleet stop   --dir <fleetdir> <cluster>
+  fleet start  --dir <fleetdir> <cluster> [--timeout 3m]
+  fleet status --dir <fleetdir>
+  fleet down   --dir <fleetdir>
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "up":
+		err = cmdUp(os.Args[2:])
+	case "stop":
+		err = cmdStop(os.Args[2:])
+	case "start":
+		err = cmdStart(os.Args[2:])
+	case "status":
+		err = cmdStatus(os.Args[2:])
+	case "down":
+		err = cmdDown(os.Args[2:])
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		err = fmt.Errorf("unknown command %q\n%s", os.Args[1], usage)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fleet %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+// parse parses flags that may be interleaved with positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func absDir(dir string) (string, error) {
+	if dir == "" {
+		return "", errors.New("--dir is required")
+	}
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	d = filepath.Clean(d)
+	if d == "/" {
+		return "", errors.New("refusing to use / as fleet dir")
+	}
+	return d, nil
+}
+
+func cmdUp(args []string) error {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	dir := fs.String("dir", "", "fleet directory (state, kubeconfigs, fleet.json)")
+	clusters := fs.String("clusters", "hub,member-1,member-2", "comma-separated cluster names")
+	nodes := fs.Int("nodes", 1, "fake (kwok) nodes per cluster")
+	binDirFlag := fs.String("bin-dir", "", "directory with the binaries built by build.sh")
+	timeout := fs.Duration("timeout", 5*time.Minute, "overall timeout")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("unexpected arguments %q", pos)
+	}
+	d, err := absDir(*dir)
+	if err != nil {
+		return err
+	}
+	names, err := clusterNames(*clusters)
+	if err != nil {
+		return err
+	}
+	bin, err := binDir(*binDirFlag)
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+
+	// Leftovers of an earlier fleet in the same directory (e.g. a killed test): clean them.
+	if entries, err := os.ReadDir(d); err == nil && len(entries) > 0 {
+		logf("cleaning leftovers in %s", d)
+		if err := teardown(d); err != nil {
+			return fmt.Errorf("cleaning leftovers: %w", err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(d, "logs"), 0o755); err != nil {
+		return err
+	}
+
+	ports, err := allocatePorts(len(names) * portsPerCluster)
+	if err != nil {
+		return err
+	}
+	f := &Fleet{
+		APIVersion:        fleetAPIVersion,
+		Kind:              "Fleet",
+		Dir:               d,
+		BinDir:            bin,
+		KubernetesVersion: readVersion(bin, "kubernetes"),
+	}
+	for i, name := range names {
+		f.Clusters = append(f.Clusters, newCluster(d, name, ports[i*portsPerCluster:(i+1)*portsPerCluster]))
+	}
+	// fleet.json is written early (status "starting") so that `fleet down` finds everything
+	// even if `up` is interrupted.
+	if err := f.write(); err != nil {
+		return err
+	}
+
+	var wg sync.WaitGroup
+	errs := make([]error, len(f.Clusters))
+	for i := range f.Clusters {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c := &f.Clusters[i]
+			t := time.Now()
+			errs[i] = c.create(ctx, f, *nodes)
+			if errs[i] == nil {
+				logf("%s ready at %s in %s", c.Name, c.Server, time.Since(t).Round(100*time.Millisecond))
+			}
+		}(i)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w (logs in %s)", err, filepath.Join(d, "logs"))
+	}
+	f.Ready = true
+	if err := f.write(); err != nil {
+		return err
+	}
+	logf("fleet of %d clusters up in %s; %s", len(names), time.Since(started).Round(100*time.Millisecond), f.path())
+	fmt.Println(f.path())
+	return nil
+}
+
+func cmdStop(args []string) error {
+	f, c, _, err := loadOne("stop", args)
+	if err != nil {
+		return err
+	}
+	if err := c.stop(); err != nil {
+		return err
+	}
+	logf("%s stopped (%s)", c.Name, c.Server)
+	_ = f
+	return nil
+}
+
+func cmdStart(args []string) error {
+	f, c, timeout, err := loadOne("start", args)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	t := time.Now()
+	if err := c.start(ctx, f); err != nil {
+		return err
+	}
+	logf("%s started at %s in %s", c.Name, c.Server, time.Since(t).Round(100*time.Millisecond))
+	return nil
+}
+
+func loadOne(cmd string, args []string) (*Fleet, *Cluster, time.Duration, error) {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	dir := fs.String("dir", "", "fleet directory")
+	timeout := fs.Duration("timeout", 3*time.Minute, "timeout")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if len(pos) != 1 {
+		return nil, nil, 0, fmt.Errorf("expected exactly one cluster name, got %q", pos)
+	}
+	d, err := absDir(*dir)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	f, err := loadFleet(d)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	for i := range f.Clusters {
+		if f.Clusters[i].Name == pos[0] {
+			return f, &f.Clusters[i], *timeout, nil
+		}
+	}
+	return nil, nil, 0, fmt.Errorf("no cluster %q in %s", pos[0], f.path())
+}
+
+func cmdStatus(args []string) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	dir := fs.String("dir", "", "fleet directory")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	d, err := absDir(*dir)
+	if err != nil {
+		return err
+	}
+	f, err := loadFleet(d)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-12s %-28s %-8s %6s %9s\n", "CLUSTER", "SERVER", "HEALTHY", "PROCS", "RSS(MiB)")
+	var total int64
+	for i := range f.Clusters {
+		c := &f.Clusters[i]
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		healthy := c.healthy(ctx) == nil
+		cancel()
+		procs := findProcs(c.workdir() + "/")
+		var rss int64
+		for _, p := range procs {
+			rss += p.rssKiB
+		}
+		total += rss
+		fmt.Printf("%-12s %-28s %-8v %6d %9.1f\n", c.Name, c.Server, healthy, len(procs), float64(rss)/1024)
+		for _, p := range procs {
+			fmt.Printf("    %-26s pid %-7d %7.1f MiB\n", p.name, p.pid, float64(p.rssKiB)/1024)
+		}
+	}
+	fmt.Printf("total RSS %.1f MiB\n", float64(total)/1024)
+	return nil
+}
+
+func cmdDown(args []string) error {
+	fs := flag.NewFlagSet("down", flag.ContinueOnError)
+	dir := fs.String("dir", "", "fleet directory")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	d, err := absDir(*dir)
+	if err != nil {
+		return err
+	}
+	if err := teardown(d); err != nil {
+		return err
+	}
+	if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	logf("fleet in %s removed", d)
+	return nil
+}
+
+// teardown kills every process of the fleet in d and deletes its state (d itself stays).
+func teardown(d string) error {
+	if f, err := loadFleet(d); err == nil {
+		var wg sync.WaitGroup
+		for i := range f.Clusters {
+			wg.Add(1)
+			go func(c *Cluster) {
+				defer wg.Done()
+				_ = c.stop()
+			}(&f.Clusters[i])
+		}
+		wg.Wait()
+	}
+	// Anything else started from this fleet dir: lost pid files, or an interrupted `up` whose
+	// kwokctl processes may still be starting components (so kill kwokctl first, and repeat).
+	prefix := filepath.Join(d, "kwok") + "/"
+	for round := 0; ; round++ {
+		procs := findProcs(prefix)
+		if len(procs) == 0 {
+			break
+		}
+		if round == 5 {
+			return fmt.Errorf("processes still running: %v", procs)
+		}
+		var kwokctl, rest []proc
+		for _, p := range procs {
+			if p.name == "kwokctl" {
+				kwokctl = append(kwokctl, p)
+			} else {
+				rest = append(rest, p)
+			}
+		}
+		killAll(kwokctl)
+		killAll(rest)
+	}
+	entries, err := os.ReadDir(d)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(d, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func clusterNames(s string) ([]string, error) {
+	var names []string
+	seen := map[string]bool{}
+	for _, n := range strings.Split(s, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if !validName(n) {
+			return nil, fmt.Errorf("invalid cluster name %q (lowercase letters, digits, '-')", n)
+		}
+		if seen[n] {
+			return nil, fmt.Errorf("duplicate cluster name %q", n)
+		}
+		seen[n] = true
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return nil, errors.New("no clusters given")
+	}
+	return names, nil
+}
+
+func validName(n string) bool {
+	if len(n) > 40 || n[0] == '-' || n[len(n)-1] == '-' {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+var components = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwokctl", "kubectl"}
+
+func binDir(flagValue string) (string, error) {
+	candidates := []string{flagValue, os.Getenv("FLEET_BIN_DIR")}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			candidates = append(candidates, filepath.Dir(exe))
+		}
+	}
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		ok := true
+		for _, b := range components {
+			if st, err := os.Stat(filepath.Join(c, b)); err != nil || st.IsDir() {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return filepath.Abs(c)
+		}
+	}
+	return "", fmt.Errorf("binaries %v not found (looked in --bin-dir, $FLEET_BIN_DIR, next to fleet); run test/fleet/build.sh", components)
+}
+
+func readVersion(bin, key string) string {
+	b, err := os.ReadFile(filepath.Join(bin, "versions.txt"))
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+func logf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "fleet: "+format+"\n", a...)
+}

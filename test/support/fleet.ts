@@ -1,0 +1,88 @@
+/**
+ * Test helper for the local fleet (test/fleet): real kube-apiservers with etcd,
+ * controllers, a scheduler and kwok nodes, started by our `fleet` launcher.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const repoRoot = resolve(__dirname, "../../..");
+
+export interface FleetCluster {
+  name: string;
+  server: string;
+  kubeconfig: string;
+}
+
+let binDir: string | undefined;
+
+/** Builds the fleet binaries once per process (cached across runs by build.sh). */
+export function fleetBinDir(): string {
+  if (binDir === undefined) {
+    const output = execFileSync(join(repoRoot, "test/fleet/build.sh"), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    binDir = output.trim().split("\n").at(-1)!;
+  }
+  return binDir;
+}
+
+export class LocalFleet {
+  private constructor(
+    readonly dir: string,
+    private readonly removeDir: boolean,
+  ) {}
+
+  /** Starts clusters (default: hub, member-1, member-2) in `dir`, or in a fresh temporary directory. */
+  static start(options: { clusters?: readonly string[]; dir?: string } = {}): LocalFleet {
+    const dir = options.dir ?? mkdtempSync(join(tmpdir(), "fleetscale-fleet-"));
+    const fleet = new LocalFleet(dir, options.dir === undefined);
+    const clusters = (options.clusters ?? ["hub", "member-1", "member-2"]).join(",");
+    try {
+      fleet.run("up", "--dir", dir, "--clusters", clusters);
+    } catch (error) {
+      fleet.down();
+      throw error;
+    }
+    return fleet;
+  }
+
+  clusters(): FleetCluster[] {
+    const state = JSON.parse(readFileSync(join(this.dir, "fleet.json"), "utf8")) as { clusters: FleetCluster[] };
+    return state.clusters.map((c) => ({ name: c.name, server: c.server, kubeconfig: c.kubeconfig }));
+  }
+
+  cluster(name: string): FleetCluster {
+    const found = this.clusters().find((c) => c.name === name);
+    if (!found) throw new Error(`no cluster ${name} in fleet ${this.dir}`);
+    return found;
+  }
+
+  /** The admin kubeconfig's content. */
+  kubeconfig(name: string): string {
+    return readFileSync(this.cluster(name).kubeconfig, "utf8");
+  }
+
+  /** Stops the cluster's API server (and the rest of its control plane); its data stays. */
+  stop(name: string): void {
+    this.run("stop", "--dir", this.dir, name);
+  }
+
+  /** Starts it again and waits until it answers. */
+  start(name: string): void {
+    this.run("start", "--dir", this.dir, name);
+  }
+
+  /** kubectl against one cluster, as its admin. */
+  kubectl(name: string, ...args: string[]): string {
+    return execFileSync(join(fleetBinDir(), "kubectl"), ["--kubeconfig", this.cluster(name).kubeconfig, ...args], { encoding: "utf8" });
+  }
+
+  down(): void {
+    spawnSync(join(fleetBinDir(), "fleet"), ["down", "--dir", this.dir], { stdio: "inherit" });
+    if (this.removeDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private run(...args: string[]): void {
+    execFileSync(join(fleetBinDir(), "fleet"), args, { stdio: ["ignore", "inherit", "inherit"] });
+  }
+}
