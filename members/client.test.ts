@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { LocalFleet } from "../test/support/fleet";
+import { MemberClient, type WorkloadRef } from "./client";
+import { fanOut } from "./fan-out";
+
+const web: WorkloadRef = { kind: "Deployment", namespace: "default", name: "web" };
+
+function deployment(name: string, replicas: number): string {
+  return JSON.stringify({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: "default" },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image: "registry.invalid/app:1" }] } },
+    },
+  });
+}
+
+/** A kubeconfig that authenticates with a bearer token instead of the admin certificate. */
+function tokenKubeconfig(adminKubeconfig: string, server: string, token: string): string {
+  const ca = /certificate-authority-data: (\S+)/.exec(adminKubeconfig)?.[1];
+  assert.ok(ca, "admin kubeconfig embeds its CA");
+  return `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "${server}", certificate-authority-data: ${ca}}}]
+users: [{name: u, user: {token: "${token}"}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`;
+}
+
+async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(value)} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe("member client on a real kube-apiserver", () => {
+  let fleet: LocalFleet;
+  before(() => {
+    fleet = LocalFleet.start({ clusters: ["alpha", "beta"] });
+  });
+  after(() => fleet?.down());
+
+  it("reads replicas and scales through the /scale subresource; readiness follows", async () => {
+    fleet.kubectl("alpha", "apply", "-f", writeManifest(deployment("web", 2)));
+    const alpha = new MemberClient("alpha", fleet.kubeconfig("alpha"));
+    await eventually("2 ready", () => alpha.readReplicas(web), (r) => r.readyReplicas === 2);
+    await alpha.scale(web, 3);
+    const scaled = await eventually("3 ready", () => alpha.readReplicas(web), (r) => r.readyReplicas === 3);
+    assert.equal(scaled.desired, 3);
+    assert.equal(scaled.selector, "app=web");
+    assert.equal(fleet.kubectl("alpha", "get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"), "3");
+  });
+
+  it("proves who it is with one authenticated probe", async () => {
+    assert.match(await new MemberClient("alpha", fleet.kubeconfig("alpha")).probe(), /admin|kubernetes/);
+  });
+
+  it("names a missing workload, a rejected token and a forbidden call distinctly", async () => {
+    const alpha = new MemberClient("alpha", fleet.kubeconfig("alpha"));
+    const missing = await alpha.observe({ ...web, name: "nowhere" });
+    assert.deepEqual([missing.healthy, !missing.healthy && missing.failure], [false, "WorkloadMissing"]);
+
+    const server = fleet.cluster("alpha").server;
+    const forged = new MemberClient("alpha", tokenKubeconfig(fleet.kubeconfig("alpha"), server, "not-a-real-token"));
+    await assert.rejects(forged.probe(), (e: Error & { failure?: string }) => e.failure === "Unauthorized" && /credentials rejected \(401\)/.test(e.message));
+
+    fleet.kubectl("alpha", "create", "serviceaccount", "nobody");
+    const token = fleet.kubectl("alpha", "create", "token", "nobody").trim();
+    const nobody = new MemberClient("alpha", tokenKubeconfig(fleet.kubeconfig("alpha"), server, token));
+    const forbidden = await nobody.observe(web);
+    assert.ok(!forbidden.healthy && forbidden.failure === "Unauthorized" && /forbidden \(403\)/.test(forbidden.message), JSON.stringify(forbidden));
+  });
+
+  it("reports a stopped API server as unreachable, and fan-out keeps the other member's answer", async () => {
+    fleet.kubectl("beta", "apply", "-f", writeManifest(deployment("web", 1)));
+    const clients = new Map(["alpha", "beta"].map((name) => [name, new MemberClient(name, fleet.kubeconfig(name), { timeoutMs: 2_000 })]));
+    await eventually("beta ready", () => clients.get("beta")!.readReplicas(web), (r) => r.readyReplicas === 1);
+    fleet.stop("beta");
+    try {
+      const started = Date.now();
+      const outcomes = await fanOut(["alpha", "beta"], (name) => clients.get(name)!.readReplicas(web));
+      assert.ok(Date.now() - started < 5_000, "a dead member must not stall the others past the timeout");
+      const [alpha, beta] = outcomes;
+      assert.ok(alpha!.ok && alpha.value.desired === 3);
+      assert.ok(!beta!.ok && beta.error.failure === "Unreachable", JSON.stringify(beta));
+      assert.match(beta.error.message, /^beta: get deployment default\/web: (ECONNREFUSED|no answer)/);
+    } finally {
+      fleet.start("beta");
+    }
+    const back = await eventually("beta back", () => clients.get("beta")!.observe(web), (o) => o.healthy);
+    assert.ok(back.healthy && back.currentReplicas === 1, "the workload survives the restart");
+  });
+});
+
+function writeManifest(json: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "manifest-")), "m.json");
+  writeFileSync(file, json);
+  return file;
+}
