@@ -3,8 +3,7 @@
  * election leases are granted only in the runtime's own namespace; the cluster-wide rules
  * cover the DistributedScaledObjects it reconciles and the KEDA objects it drives.
  */
-import { API_GROUP } from "../schema/dso";
-import { PLURAL } from "../schema/crd";
+import { API_GROUP, PLURAL } from "../schema/dso-names";
 import type * as k8s from "@pulumi/kubernetes";
 
 type PolicyRule = k8s.types.input.rbac.v1.PolicyRule;

@@ -3,9 +3,9 @@
  * (schema/dso.ts) so the API server and our own validation agree on every field.
  */
 import { z } from "zod";
-import { API_GROUP, API_VERSION, KIND, dsoSpecSchema, dsoStatusSchema } from "./dso";
+import { dsoSpecSchema, dsoStatusSchema } from "./dso";
+import { API_GROUP, API_VERSION, KIND, PLURAL } from "./dso-names";
 
-export const PLURAL = "distributedscaledobjects";
 export const CRD_NAME = `${PLURAL}.${API_GROUP}`;
 
 type JsonSchema = { [key: string]: unknown };

@@ -7,11 +7,9 @@ import { z } from "zod";
 import { MEMBER_STATES } from "../engine/states";
 import { durationString } from "./duration";
 
-export const API_GROUP = "fleetscale.io";
-export const API_VERSION = "v1alpha1";
-export const KIND = "DistributedScaledObject";
-/** Manifests written for Kedify are accepted wherever a manifest is read. */
-export const ACCEPTED_API_VERSIONS = [`${API_GROUP}/${API_VERSION}`, "keda.kedify.io/v1alpha1"] as const;
+import { ACCEPTED_API_VERSIONS, KIND } from "./dso-names";
+
+export { ACCEPTED_API_VERSIONS, API_GROUP, API_VERSION, KIND } from "./dso-names";
 
 /**
  * Cross-field checks run even when another field already failed, so one run lists
