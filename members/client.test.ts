@@ -1,26 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LocalFleet } from "../test/support/fleet";
+import { deployment, eventually } from "../test/support/workloads";
 import { MemberClient, type WorkloadRef } from "./client";
 import { fanOut } from "./fan-out";
 
 const web: WorkloadRef = { kind: "Deployment", namespace: "default", name: "web" };
-
-function deployment(name: string, replicas: number): string {
-  return JSON.stringify({
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name, namespace: "default" },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image: "registry.invalid/app:1" }] } },
-    },
-  });
-}
 
 /** A kubeconfig that authenticates with a bearer token instead of the admin certificate. */
 function tokenKubeconfig(adminKubeconfig: string, server: string, token: string): string {
@@ -35,16 +20,6 @@ current-context: c
 `;
 }
 
-async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(value)} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 describe("member client on a real kube-apiserver", () => {
   let fleet: LocalFleet;
   before(() => {
@@ -53,7 +28,7 @@ describe("member client on a real kube-apiserver", () => {
   after(() => fleet?.down());
 
   it("reads replicas and scales through the /scale subresource; readiness follows", async () => {
-    fleet.kubectl("alpha", "apply", "-f", writeManifest(deployment("web", 2)));
+    fleet.apply("alpha", deployment("web", 2));
     const alpha = new MemberClient("alpha", fleet.kubeconfig("alpha"));
     await eventually("2 ready", () => alpha.readReplicas(web), (r) => r.readyReplicas === 2);
     await alpha.scale(web, 3);
@@ -84,7 +59,7 @@ describe("member client on a real kube-apiserver", () => {
   });
 
   it("reports a stopped API server as unreachable, and fan-out keeps the other member's answer", async () => {
-    fleet.kubectl("beta", "apply", "-f", writeManifest(deployment("web", 1)));
+    fleet.apply("beta", deployment("web", 1));
     const clients = new Map(["alpha", "beta"].map((name) => [name, new MemberClient(name, fleet.kubeconfig(name), { timeoutMs: 2_000 })]));
     await eventually("beta ready", () => clients.get("beta")!.readReplicas(web), (r) => r.readyReplicas === 1);
     fleet.stop("beta");
@@ -103,9 +78,3 @@ describe("member client on a real kube-apiserver", () => {
     assert.ok(back.healthy && back.currentReplicas === 1, "the workload survives the restart");
   });
 });
-
-function writeManifest(json: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), "manifest-")), "m.json");
-  writeFileSync(file, json);
-  return file;
-}

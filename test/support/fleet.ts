@@ -77,6 +77,14 @@ export class LocalFleet {
     return execFileSync(join(fleetBinDir(), "kubectl"), ["--kubeconfig", this.cluster(name).kubeconfig, ...args], { encoding: "utf8" });
   }
 
+  /** kubectl apply of Kubernetes objects (given as plain objects) to one cluster. */
+  apply(name: string, ...objects: object[]): void {
+    execFileSync(join(fleetBinDir(), "kubectl"), ["--kubeconfig", this.cluster(name).kubeconfig, "apply", "-f", "-"], {
+      input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }),
+      stdio: ["pipe", "ignore", "inherit"],
+    });
+  }
+
   down(): void {
     spawnSync(join(fleetBinDir(), "fleet"), ["down", "--dir", this.dir], { stdio: "inherit" });
     if (this.removeDir) rmSync(this.dir, { recursive: true, force: true });

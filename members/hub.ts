@@ -1,0 +1,46 @@
+/**
+ * What the provider and the runtime read from the hub: the member kubeconfigs that
+ * MemberCluster stores there, and the live DistributedScaledObjects.
+ */
+import type * as k8s from "@kubernetes/client-node";
+import { MEMBER_LABEL } from "../components/labels";
+import { API_GROUP, API_VERSION, PLURAL } from "../schema/dso-names";
+
+function clientNode(): typeof k8s {
+  return require("@kubernetes/client-node") as typeof k8s;
+}
+
+export class HubClient {
+  private readonly core: k8s.CoreV1Api;
+  private readonly custom: k8s.CustomObjectsApi;
+
+  constructor(kubeconfig: string) {
+    const lib = clientNode();
+    const config = new lib.KubeConfig();
+    config.loadFromString(kubeconfig);
+    this.core = config.makeApiClient(lib.CoreV1Api);
+    this.custom = config.makeApiClient(lib.CustomObjectsApi);
+  }
+
+  /** Member name -> kubeconfig, from the labelled Secrets in the fleet's hub namespace. */
+  async memberKubeconfigs(namespace: string): Promise<Map<string, string>> {
+    const secrets = await this.core.listNamespacedSecret({ namespace, labelSelector: MEMBER_LABEL });
+    const found = new Map<string, string>();
+    for (const secret of secrets.items) {
+      const member = secret.metadata?.labels?.[MEMBER_LABEL];
+      const data = secret.data?.kubeconfig;
+      if (member && data) found.set(member, Buffer.from(data, "base64").toString("utf8"));
+    }
+    return found;
+  }
+
+  /** The live DSO, or undefined when it does not exist (yet). */
+  async distributedScaledObject(namespace: string, name: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: PLURAL, name })) as Record<string, unknown>;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 404) return undefined;
+      throw error;
+    }
+  }
+}

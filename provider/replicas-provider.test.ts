@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { MemberClient } from "../members/client";
+import { dsoCrdManifest } from "../schema/crd";
+import { LocalFleet } from "../test/support/fleet";
+import { onboardMember } from "../test/support/onboard";
+import { deployment, eventually } from "../test/support/workloads";
+import { type ReplicasInputs, type ReplicasOutputs, replicasProvider as provider } from "./replicas-provider";
+
+const HUB_NAMESPACE = "fleetscale-system";
+const unreachableHub = `apiVersion: v1
+kind: Config
+clusters: [{name: h, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: "t"}}]
+contexts: [{name: h, context: {cluster: h, user: u}}]
+current-context: h
+`;
+
+function inputs(overrides: Partial<ReplicasInputs> = {}): ReplicasInputs {
+  return {
+    hubKubeconfig: unreachableHub,
+    hubNamespace: HUB_NAMESPACE,
+    dsoNamespace: "default",
+    dsoName: "web",
+    members: [
+      { name: "member-1", weight: 4 },
+      { name: "member-2", weight: 6 },
+    ],
+    gracePeriod: "1m",
+    maxRebalancePercentage: 50,
+    targetKind: "Deployment",
+    targetName: "web",
+    declaredTotal: 10,
+    timeoutSeconds: 60,
+    scaleToZeroOnDelete: false,
+    ...overrides,
+  };
+}
+
+async function checked(news: ReplicasInputs): Promise<ReplicasInputs> {
+  const result = await provider.check!(news, news);
+  assert.deepEqual(result.failures ?? [], []);
+  return result.inputs as ReplicasInputs;
+}
+
+describe("replicas provider: check and diff", () => {
+  it("puts the weighted plan per member into the inputs, from the declared total when the hub is not there yet", async () => {
+    const result = await checked(inputs());
+    assert.equal(result.totalReplicas, 10);
+    assert.deepEqual(result.plan, { "member-1": 4, "member-2": 6 });
+  });
+
+  it("reports invalid inputs as check failures naming the property", async () => {
+    const result = await provider.check!(inputs(), inputs({ gracePeriod: "soon", maxRebalancePercentage: 0 }));
+    assert.deepEqual(result.failures?.map((f) => f.property), ["gracePeriod", "maxRebalancePercentage"]);
+    assert.equal(result.inputs, undefined);
+  });
+
+  it("sees a weight change as a change, an identical input as none, and drift found by refresh as a change", async () => {
+    const before = await checked(inputs());
+    const outputs = { ...before, actual: { ...before.plan }, memberStates: {}, records: {} } as ReplicasOutputs;
+    assert.equal((await provider.diff!("default/web", outputs, before)).changes, false);
+    const reweighted = await checked(inputs({ members: [{ name: "member-1", weight: 5 }, { name: "member-2", weight: 5 }] }));
+    assert.deepEqual(reweighted.plan, { "member-1": 5, "member-2": 5 });
+    assert.equal((await provider.diff!("default/web", outputs, reweighted)).changes, true);
+    const drifted = { ...outputs, actual: { "member-1": 7, "member-2": 6 } };
+    assert.equal((await provider.diff!("default/web", drifted, before)).changes, true);
+  });
+
+  it("serializes without zod or client objects, as Pulumi ships it to the provider process", async () => {
+    const serialized = await pulumi.runtime.serializeFunction(() => provider, { isFactoryFunction: true });
+    assert.ok(!/require\("zod"\)/.test(serialized.text), "zod must not be captured");
+    assert.match(serialized.text, /require\("@kubernetes\/client-node"\)/);
+  });
+});
+
+describe("replicas provider on a real fleet", () => {
+  let fleet: LocalFleet;
+  let live: (extra?: Partial<ReplicasInputs>) => ReplicasInputs;
+  const members = () => ["member-1", "member-2"].map((m) => new MemberClient(m, fleet.kubeconfig(m)));
+  const web = { kind: "Deployment" as const, namespace: "default", name: "web" };
+  const replicasOf = async () => Promise.all(members().map((m) => m.readReplicas(web)));
+
+  before(() => {
+    fleet = LocalFleet.start();
+    for (const member of ["member-1", "member-2"]) {
+      onboardMember(fleet, { hub: "hub", member, hubNamespace: HUB_NAMESPACE });
+      fleet.apply(member, deployment("web", 1));
+    }
+    live = (extra = {}) => inputs({ hubKubeconfig: fleet.kubeconfig("hub"), ...extra });
+  });
+  after(() => fleet?.down());
+
+  it("create distributes 10 replicas 4/6 through the stored member credentials", async () => {
+    const created = await provider.create!(await checked(live()));
+    assert.equal(created.id, "default/web");
+    assert.deepEqual(created.outs.actual, { "member-1": 4, "member-2": 6 });
+    const replicas = await replicasOf();
+    assert.deepEqual(replicas.map((r) => [r.desired, r.readyReplicas]), [[4, 4], [6, 6]]);
+  });
+
+  it("takes the total from the live DistributedScaledObject in the hub (the CRD installs on a real API server)", async () => {
+    fleet.apply("hub", dsoCrdManifest());
+    await eventually("CRD established", () => fleet.kubectl("hub", "get", "crd", "distributedscaledobjects.fleetscale.io", "-o", "jsonpath={.status.conditions[?(@.type==\"Established\")].status}"), (s) => s === "True");
+    fleet.apply("hub", {
+      apiVersion: "fleetscale.io/v1alpha1",
+      kind: "DistributedScaledObject",
+      metadata: { name: "web", namespace: "default" },
+      spec: { memberClusters: [{ name: "member-1", weight: 4 }, { name: "member-2", weight: 6 }], scaledObjectSpec: { scaleTargetRef: { name: "web" } }, totalTargetReplicas: 15 },
+    });
+    const result = await checked(live());
+    assert.equal(result.totalReplicas, 15);
+    assert.deepEqual(result.plan, { "member-1": 6, "member-2": 9 });
+    fleet.kubectl("hub", "delete", "dso", "web", "-n", "default");
+  });
+
+  it("update moves to new weights make-before-break: ready capacity never drops below the total", async () => {
+    const olds = (await provider.create!(await checked(live()))).outs as ReplicasOutputs;
+    let lowest = Infinity;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const ready = (await replicasOf()).reduce((sum, r) => sum + r.readyReplicas, 0);
+        lowest = Math.min(lowest, ready);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const news = await checked(live({ members: [{ name: "member-1", weight: 1 }, { name: "member-2", weight: 9 }], maxRebalancePercentage: 10 }));
+    const updated = await provider.update!("default/web", olds, news);
+    sampling = false;
+    await sampler;
+    assert.deepEqual(updated.outs.actual, { "member-1": 1, "member-2": 9 });
+    assert.ok(lowest >= 10, `ready capacity fell to ${lowest}`);
+    assert.equal((await provider.diff!("default/web", updated.outs as ReplicasOutputs, news)).changes, false, "a second preview is empty");
+  });
+
+  it("refresh reads drift; a member stopped during up is reported and the other keeps its replicas", async () => {
+    const olds = (await provider.create!(await checked(live()))).outs as ReplicasOutputs;
+    await members()[0]!.scale(web, 7);
+    const refreshed = await provider.read!("default/web", olds);
+    assert.deepEqual(refreshed.props.actual, { "member-1": 7, "member-2": 6 });
+    assert.equal((await provider.diff!("default/web", refreshed.props as ReplicasOutputs, await checked(live()))).changes, true);
+
+    fleet.stop("member-2");
+    try {
+      const news = await checked(live({ members: [{ name: "member-1", weight: 5 }, { name: "member-2", weight: 5 }] }));
+      const updated = await provider.update!("default/web", refreshed.props as ReplicasOutputs, news);
+      const states = updated.outs.memberStates as ReplicasOutputs["memberStates"];
+      assert.equal(states["member-2"]!.state, "Unreachable");
+      assert.match(states["member-2"]!.description, /ECONNREFUSED|no answer/);
+      assert.equal(updated.outs.actual["member-2"], null);
+      // Within the grace period nothing is rebalanced: member-1 is put back to its planned 4 (the
+      // drift is corrected), never lowered below it to make room for the new weights.
+      assert.equal((await members()[0]!.readReplicas(web)).desired, 4);
+    } finally {
+      fleet.start("member-2");
+    }
+  });
+
+  it("delete leaves the workloads as they are unless asked to scale them to zero", async () => {
+    const outs = (await provider.create!(await checked(live()))).outs as ReplicasOutputs;
+    await provider.delete!("default/web", outs);
+    assert.deepEqual((await replicasOf()).map((r) => r.desired), [4, 6]);
+    await provider.delete!("default/web", { ...outs, scaleToZeroOnDelete: true });
+    assert.deepEqual((await replicasOf()).map((r) => r.desired), [0, 0]);
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * Onboards a member by hand, the way MemberCluster does it with Pulumi: the member
+ * role from components/member-rbac.ts, a ServiceAccount token, and a kubeconfig for it
+ * stored in the hub. Lets provider and runtime tests run without the Pulumi engine.
+ */
+import { tokenKubeconfig } from "../../components/kubeconfig";
+import { MEMBER_LABEL } from "../../components/labels";
+import { memberScalerRules } from "../../components/member-rbac";
+import type { LocalFleet } from "./fleet";
+
+export const MEMBER_NAMESPACE = "fleetscale";
+const SERVICE_ACCOUNT = "fleetscale-scaler";
+
+export function onboardMember(fleet: LocalFleet, options: { hub: string; member: string; hubNamespace: string }): string {
+  const { hub, member, hubNamespace } = options;
+  fleet.apply(
+    member,
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: MEMBER_NAMESPACE } },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: SERVICE_ACCOUNT, namespace: MEMBER_NAMESPACE } },
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: SERVICE_ACCOUNT }, rules: memberScalerRules() },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: SERVICE_ACCOUNT },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: SERVICE_ACCOUNT },
+      subjects: [{ kind: "ServiceAccount", name: SERVICE_ACCOUNT, namespace: MEMBER_NAMESPACE }],
+    },
+  );
+  const token = fleet.kubectl(member, "create", "token", SERVICE_ACCOUNT, "-n", MEMBER_NAMESPACE, "--duration", "6h").trim();
+  const caData = /certificate-authority-data: (\S+)/.exec(fleet.kubeconfig(member))![1]!;
+  const kubeconfig = tokenKubeconfig({ clusterName: member, server: fleet.cluster(member).server, caData, token, namespace: MEMBER_NAMESPACE });
+  fleet.apply(
+    hub,
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: hubNamespace } },
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: `fleetscale-member-${member}`, namespace: hubNamespace, labels: { [MEMBER_LABEL]: member } },
+      data: { kubeconfig: Buffer.from(kubeconfig).toString("base64") },
+    },
+  );
+  return kubeconfig;
+}
