@@ -15,3 +15,4 @@ const fleet = new Fleet("fleet", { config, baseDir: pulumi.runtime.getRootDirect
 export const hubNamespace = fleet.hubNamespace;
 export const memberApiUrls = fleet.memberApiUrls;
 export const dsoNames = fleet.dsoNames;
+export const plans = fleet.plans;

@@ -100,6 +100,17 @@ describe("Fleet", () => {
     assert.deepEqual(dso.opts.dependsOn, [crd.resource]);
   });
 
+  it("reconciles each workload's replicas with a DistributedReplicas holding the hub credential as a secret", () => {
+    const replicas = registration(built, "pulumi-nodejs:dynamic/fleetscale:DistributedReplicas", "fleet-web-replicas");
+    assert.ok(isSecretInput(replicas.inputs["hubKubeconfig"]));
+    assert.deepEqual(
+      plain(replicas.inputs["members"]).map((m: { name: string; weight: number }) => [m.name, m.weight]),
+      [["eu-1", 3], ["us-1", 5], ["home", 1]],
+    );
+    assert.equal(plain(replicas.inputs["declaredTotal"]), 10);
+    assert.equal(plain(replicas.inputs["hubNamespace"]), "scaling");
+  });
+
   it("exports the hub namespace, member API URLs and DSO names", async () => {
     assert.equal(await promiseOf(built.root.hubNamespace), "scaling");
     assert.deepEqual(await promiseOf(built.root.memberApiUrls), {

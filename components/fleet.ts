@@ -23,6 +23,8 @@ export class Fleet extends pulumi.ComponentResource {
   readonly memberApiUrls: pulumi.Output<Record<string, string>>;
   /** `namespace/name` of every DistributedScaledObject in the hub. */
   readonly dsoNames: pulumi.Output<string[]>;
+  /** Workload name to its desired replicas per member. */
+  readonly plans: pulumi.Output<Record<string, Record<string, number>>>;
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     // Read before anything is registered: a missing file fails the preview with no partial fleet.
@@ -63,7 +65,14 @@ export class Fleet extends pulumi.ComponentResource {
       ([workload, workloadConfig]) =>
         new DistributedWorkload(
           `${name}-${workload}`,
-          { provider: hubProvider, name: workload, namespace: workloadConfig.namespace, spec: dsoSpecForWorkload(workloadConfig, members), crd: hub.crd },
+          {
+            provider: hubProvider,
+            name: workload,
+            namespace: workloadConfig.namespace,
+            spec: dsoSpecForWorkload(workloadConfig, members),
+            crd: hub.crd,
+            replicas: { hubKubeconfig: pulumi.secret(kubeconfigs.hub), hubNamespace: hub.namespace, members: memberClusters.map(([, cluster]) => cluster) },
+          },
           { parent: this },
         ),
     );
@@ -71,6 +80,7 @@ export class Fleet extends pulumi.ComponentResource {
     this.hubNamespace = hub.namespace;
     this.memberApiUrls = pulumi.all(Object.fromEntries(memberClusters.map(([member, cluster]) => [member, cluster.apiUrl])));
     this.dsoNames = pulumi.all(dsos.map((dso) => dso.dsoName));
-    this.registerOutputs({ hubNamespace: this.hubNamespace, memberApiUrls: this.memberApiUrls, dsoNames: this.dsoNames });
+    this.plans = pulumi.all(Object.fromEntries(Object.keys(workloads).map((workload, i) => [workload, dsos[i]!.plan!])));
+    this.registerOutputs({ hubNamespace: this.hubNamespace, memberApiUrls: this.memberApiUrls, dsoNames: this.dsoNames, plans: this.plans });
   }
 }
