@@ -155,7 +155,7 @@ function weightedPlan(inputs: ReplicasInputs, totalReplicas: number): Record<str
 async function apply(inputs: ReplicasInputs, previous: Record<string, MemberRecord>, previousTotal?: number): Promise<ReplicasOutputs> {
   const totalReplicas = inputs.totalReplicas ?? inputs.declaredTotal;
   const clients = await memberClients(inputs);
-  const targets: MemberTarget[] = inputs.members.map((m) => ({ spec: engineMember(m), ref: workloadRef(inputs, m.name), client: clients.get(m.name)! }));
+  const targets: MemberTarget[] = inputs.members.map((m) => ({ spec: engineMember(m), ref: workloadRef(inputs, m.name), access: clients.get(m.name)! }));
   const result = await converge(
     { workload: `${inputs.dsoNamespace}/${inputs.dsoName}`, totalReplicas, previousTotalReplicas: previousTotal, policy: policyOf(inputs), previous, members: targets },
     { timeoutMs: inputs.timeoutSeconds * 1000 },

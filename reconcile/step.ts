@@ -7,16 +7,25 @@
  */
 import type { MemberRecord, Observation } from "../engine/health";
 import { type MemberInput, type Plan, type PlanPolicy, plan } from "../engine/plan";
-import { MemberError, type MemberClient, type WorkloadRef } from "../members/client";
+import { MemberError, type WorkloadRef, type WorkloadReplicas } from "../members/client";
 import { fanOut } from "../members/fan-out";
+
+/**
+ * How a step sees and moves a member's workload. The provider reads live through the
+ * member client; the runtime answers reads from its watch caches and probe results.
+ */
+export interface MemberAccess {
+  readReplicas(ref: WorkloadRef): Promise<WorkloadReplicas>;
+  scale(ref: WorkloadRef, replicas: number): Promise<void>;
+}
 
 export interface MemberTarget {
   /** Name, weight and bounds, as the engine takes them (observation excluded). */
   spec: Omit<MemberInput, "observation">;
   /** The workload in this member. */
   ref: WorkloadRef;
-  /** A client for the member, or why none could be made (bad kubeconfig, missing Secret). */
-  client: MemberClient | MemberError;
+  /** Access to the member, or why there is none (bad kubeconfig, missing Secret). */
+  access: MemberAccess | MemberError;
 }
 
 export interface StepInput {
@@ -49,8 +58,8 @@ export async function reconcileStep(input: StepInput): Promise<StepResult> {
   const byName = new Map(input.members.map((m) => [m.spec.name, m]));
   const reads = await fanOut(names, async (name) => {
     const member = byName.get(name)!;
-    if (member.client instanceof MemberError) throw member.client;
-    return member.client.readReplicas(member.ref);
+    if (member.access instanceof MemberError) throw member.access;
+    return member.access.readReplicas(member.ref);
   });
 
   const observations: Record<string, Observation> = {};
@@ -82,7 +91,7 @@ export async function reconcileStep(input: StepInput): Promise<StepResult> {
   for (const batch of [ups, downs]) {
     const outcomes = await fanOut(batch.map((m) => m.name), (name) => {
       const member = byName.get(name)!;
-      return (member.client as MemberClient).scale(member.ref, result.members.find((m) => m.name === name)!.desiredReplicas);
+      return (member.access as MemberAccess).scale(member.ref, result.members.find((m) => m.name === name)!.desiredReplicas);
     });
     outcomes.forEach((outcome, i) => {
       const change = batch[i]!;
