@@ -1,7 +1,9 @@
 /** The `fleetscale` command. Subcommands live one per file; this wires them to argv. */
 import { Command, CommanderError, Option } from "commander";
 import { ValidationError } from "../schema/validate";
+import { addMember, listMembers, removeMember } from "./member";
 import { runPlan } from "./plan";
+import { PulumiCommandError } from "./stack-config-store";
 
 /** Exit codes: 0 done, 2 invalid input (nothing was changed), 1 anything else. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -25,12 +27,31 @@ export async function main(argv: readonly string[]): Promise<number> {
       for (const note of notes) process.stderr.write(`note: ${note}\n`);
     });
 
+  const member = program.command("member").description("manage the stack's member clusters (the next `pulumi up` applies the change)");
+  const stackOptions = (command: Command) =>
+    command.option("-s, --stack <stack>", "Pulumi stack (default: the selected one)").option("-C, --cwd <dir>", "Pulumi project directory", process.cwd());
+  stackOptions(
+    member
+      .command("add <name>")
+      .description("add a member: its kubeconfig is stored as a Pulumi secret")
+      .requiredOption("--kubeconfig <file>", "the member's admin kubeconfig, used by Pulumi to onboard it")
+      .option("--api-url <url>", "how the hub reaches the member's API server, if not the kubeconfig's server")
+      .option("--weight <n>", "weight in workloads that do not list their members", "1")
+      .option("--by-path", "store the kubeconfig file's path instead of its content"),
+  ).action((name: string, options) => void process.stdout.write(addMember(name, options)));
+  stackOptions(member.command("list").description("list members with their health, weight and workloads"))
+    .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"))
+    .action(async (options) => void process.stdout.write(await listMembers(options)));
+  stackOptions(member.command("remove <name>").description("remove a member; the next `pulumi up` offboards it and deletes its RBAC")).action(
+    (name: string, options) => void process.stdout.write(removeMember(name, options)),
+  );
+
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof ValidationError) {
+    if (error instanceof ValidationError || error instanceof PulumiCommandError) {
       process.stderr.write(`fleetscale: ${error.message}\n`);
       return 2;
     }
