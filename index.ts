@@ -10,7 +10,10 @@ import { CONFIG_NAMESPACE, loadStackConfig } from "./schema/stack-config";
 // throws here, listing every problem by config path, before any resource is registered.
 const config = loadStackConfig((key) => pulumi.runtime.getConfig(`${CONFIG_NAMESPACE}:${key}`));
 
-const fleet = new Fleet("fleet", { config, baseDir: pulumi.runtime.getRootDirectory() || process.cwd() });
+// Pulumi runs the program in the project directory, which kubeconfigPath values are relative
+// to. (getRootDirectory() would say so too, but the Node.js language host we build, v3.68,
+// does not pass it to the SDK.)
+const fleet = new Fleet("fleet", { config, baseDir: process.cwd() });
 
 export const hubNamespace = fleet.hubNamespace;
 export const memberApiUrls = fleet.memberApiUrls;

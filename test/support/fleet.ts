@@ -3,9 +3,9 @@
  * controllers, a scheduler and kwok nodes, started by our `fleet` launcher.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 export const repoRoot = resolve(__dirname, "../../..");
 
@@ -75,6 +75,17 @@ export class LocalFleet {
   /** kubectl against one cluster, as its admin. */
   kubectl(name: string, ...args: string[]): string {
     return execFileSync(join(fleetBinDir(), "kubectl"), ["--kubeconfig", this.cluster(name).kubeconfig, ...args], { encoding: "utf8" });
+  }
+
+  /** kubectl with another identity's kubeconfig (given as text) against whatever cluster it names. */
+  kubectlAs(kubeconfig: string, ...args: string[]): string {
+    const file = join(mkdtempSync(join(tmpdir(), "kubeconfig-")), "config");
+    writeFileSync(file, kubeconfig, { mode: 0o600 });
+    try {
+      return execFileSync(join(fleetBinDir(), "kubectl"), ["--kubeconfig", file, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    } finally {
+      rmSync(dirname(file), { recursive: true, force: true });
+    }
   }
 
   /** kubectl apply of Kubernetes objects (given as plain objects) to one cluster. */

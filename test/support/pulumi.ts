@@ -230,13 +230,13 @@ export class PulumiWorkspace {
   }
 
   /** Runs `pulumi --non-interactive <args>` in the project dir; resolves (never rejects) on exit. */
-  run(args: string[], input?: string): Promise<RunResult> {
+  run(args: string[]): Promise<RunResult> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
       const child = spawn(this.toolchain.pulumi, ["--non-interactive", ...args], {
         cwd: this.projectDir,
         env: this.env,
-        stdio: ["pipe", "pipe", "pipe"],
+        stdio: ["ignore", "pipe", "pipe"],
       });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
@@ -265,7 +265,6 @@ export class PulumiWorkspace {
           ms: Date.now() - started,
         });
       });
-      child.stdin.end(input ?? "");
     });
   }
 
