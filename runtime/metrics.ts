@@ -1,0 +1,93 @@
+/**
+ * Prometheus metrics. One registry per runtime instance (not prom-client's global one),
+ * so two runtimes in one process, as in the tests, keep their numbers apart.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Observation } from "../engine/health";
+import type { Plan } from "../engine/plan";
+import { MEMBER_STATES } from "../engine/states";
+
+export class RuntimeMetrics {
+  readonly registry = new Registry();
+  readonly desiredReplicas = new Gauge({
+    name: "fleetscale_member_desired_replicas",
+    help: "Replicas the plan gives a member for a workload",
+    labelNames: ["workload", "member"],
+    registers: [this.registry],
+  });
+  readonly currentReplicas = new Gauge({
+    name: "fleetscale_member_current_replicas",
+    help: "Replicas that exist in a member for a workload (status.replicas)",
+    labelNames: ["workload", "member"],
+    registers: [this.registry],
+  });
+  readonly memberHealthy = new Gauge({
+    name: "fleetscale_member_healthy",
+    help: "1 while the member answers its health probe with valid credentials and its caches are current",
+    labelNames: ["member"],
+    registers: [this.registry],
+  });
+  readonly memberState = new Gauge({
+    name: "fleetscale_member_state",
+    help: "1 for the member's current state for a workload, 0 for the other states",
+    labelNames: ["workload", "member", "state"],
+    registers: [this.registry],
+  });
+  readonly rebalances = new Counter({
+    name: "fleetscale_rebalances_total",
+    help: "Reconcile steps whose plan changed some member's desired replicas",
+    labelNames: ["workload", "reason"],
+    registers: [this.registry],
+  });
+  readonly reconcileSeconds = new Histogram({
+    name: "fleetscale_reconcile_duration_seconds",
+    help: "Time of one reconcile of one DistributedScaledObject",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly memberApiErrors = new Counter({
+    name: "fleetscale_member_api_errors_total",
+    help: "Failed requests to member API servers, by classified failure",
+    labelNames: ["member", "failure"],
+    registers: [this.registry],
+  });
+  readonly memberWrites = new Counter({
+    name: "fleetscale_member_scale_writes_total",
+    help: "Successful replica writes (scale subresource) to member workloads",
+    labelNames: ["member"],
+    registers: [this.registry],
+  });
+  readonly statusWrites = new Counter({
+    name: "fleetscale_status_writes_total",
+    help: "DistributedScaledObject status updates written",
+    registers: [this.registry],
+  });
+  readonly leader = new Gauge({
+    name: "fleetscale_leader",
+    help: "1 while this instance holds the leader lease",
+    registers: [this.registry],
+  });
+
+  /** Per member of a workload: desired replicas and state from the plan, current replicas where observed. */
+  recordPlan(workload: string, plan: Plan, observations: Readonly<Record<string, Observation>>): void {
+    for (const m of plan.members) {
+      this.desiredReplicas.set({ workload, member: m.name }, m.desiredReplicas);
+      const observation = observations[m.name];
+      if (observation?.healthy) this.currentReplicas.set({ workload, member: m.name }, observation.currentReplicas);
+      for (const state of MEMBER_STATES) this.memberState.set({ workload, member: m.name, state }, state === m.state ? 1 : 0);
+    }
+  }
+
+  /** prom-client removes exact label sets only, hence the member list. */
+  forgetWorkload(workload: string, members: readonly string[]): void {
+    for (const member of members) {
+      this.desiredReplicas.remove({ workload, member });
+      this.currentReplicas.remove({ workload, member });
+      for (const state of MEMBER_STATES) this.memberState.remove({ workload, member, state });
+    }
+  }
+
+  forgetMember(member: string): void {
+    this.memberHealthy.remove({ member });
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The runtime assembled: hub caches (DSOs in all namespaces, member Secrets in the
+ * runtime namespace), member connections, the reconciler, leader election and the HTTP
+ * endpoints. startRuntime is what main runs and what tests run in-process.
+ */
+import type pino from "pino";
+import { type DsoObject, DSO_PATH, HubApi } from "./hub-api";
+import { loadHubConfig } from "./kube";
+import { LeaderElector, type LeaderTiming } from "./leader";
+import { type Logger, createLogger } from "./log";
+import { MemberRegistry } from "./members";
+import { RuntimeMetrics } from "./metrics";
+import type { RuntimeOptions } from "./options";
+import { Reconciler, type TotalSource, declaredTotal } from "./reconciler";
+import { serveHealth, serveMetrics } from "./servers";
+import { WatchedCache } from "./watch";
+
+export interface StartOptions extends RuntimeOptions {
+  /** Where logs go (default stdout). */
+  logDestination?: pino.DestinationStream;
+  /** The fleet-wide total per DSO (default: what the spec declares). */
+  total?: TotalSource;
+  /** Leader election timing (default: 15 s lease renewed every 5 s). */
+  leaderTiming?: LeaderTiming;
+}
+
+export interface RuntimeHandle {
+  identity: string;
+  healthPort: number;
+  metricsPort: number;
+  metrics: RuntimeMetrics;
+  log: Logger;
+  isLeader(): boolean;
+  /** Stops watches and reconciles, releases the lease, closes the servers. */
+  stop(): Promise<void>;
+}
+
+const COMPONENT = "fleetscale-runtime";
+
+export async function startRuntime(options: StartOptions): Promise<RuntimeHandle> {
+  const log = createLogger({ level: options.logLevel, identity: options.identity, destination: options.logDestination });
+  const config = loadHubConfig(options.kubeconfig);
+  const metrics = new RuntimeMetrics();
+  const hub = new HubApi(config, COMPONENT, options.identity);
+
+  let elector: LeaderElector | undefined;
+  const isLeader = () => elector?.isLeader() ?? false;
+  const ready = () => dsos.synced && members.secrets.synced;
+  // Campaign only once the hub caches are complete: a leader planning from a partial
+  // member list would first plan without the members it has not seen yet.
+  const hubCacheState = () => {
+    if (elector !== undefined || !ready()) return;
+    elector = new LeaderElector(config, options.namespace, options.leaseName, options.identity, leadership, log, options.leaderTiming);
+    elector.start();
+  };
+
+  const dsos = new WatchedCache<DsoObject>({
+    what: "watch distributedscaledobjects",
+    config,
+    path: DSO_PATH,
+    list: () => hub.listDsos(),
+    onChange: (change, dso) => reconciler.dsoChanged(change, dso),
+    onState: hubCacheState,
+    log,
+  });
+  const settings = { probeIntervalMs: options.probeIntervalMs, memberTimeoutMs: options.memberTimeoutMs, notReadyDeadlineMs: options.notReadyDeadlineMs };
+  const members = new MemberRegistry(
+    config,
+    options.namespace,
+    settings,
+    {
+      health: (member) => reconciler.memberHealthChanged(member),
+      workload: (member, ref) => reconciler.workloadChanged(member, ref),
+      membership: () => reconciler.membershipChanged(),
+    },
+    metrics,
+    log,
+    hubCacheState,
+  );
+  const reconciler = new Reconciler({
+    hub,
+    dsos,
+    members,
+    isLeader,
+    total: options.total ?? declaredTotal,
+    settings: { resyncIntervalMs: options.resyncIntervalMs, retryMs: options.probeIntervalMs },
+    metrics,
+    log,
+  });
+  const leadership = {
+    started: () => {
+      metrics.leader.set(1);
+      reconciler.resume();
+    },
+    stopped: () => {
+      metrics.leader.set(0);
+      reconciler.pause();
+    },
+  };
+
+  const health = await serveHealth(options.healthPort, ready);
+  const metricsServer = await serveMetrics(options.metricsPort, metrics.registry);
+  dsos.start();
+  members.start();
+  log.info({ namespace: options.namespace, healthPort: health.port, metricsPort: metricsServer.port }, "runtime started");
+
+  let stopping: Promise<void> | undefined;
+  return {
+    identity: options.identity,
+    healthPort: health.port,
+    metricsPort: metricsServer.port,
+    metrics,
+    log,
+    isLeader,
+    stop: () =>
+      (stopping ??= (async () => {
+        // A reconcile in flight finishes while we still lead (so its status is written), then the lease goes.
+        reconciler.pause();
+        await reconciler.drain();
+        await elector?.stop();
+        await Promise.all([dsos.stop(), members.stop(), health.close(), metricsServer.close()]);
+        log.info("runtime stopped");
+        log.flush();
+      })()),
+  };
+}
