@@ -228,6 +228,7 @@ describe("plan: properties", () => {
           if (now >= upAt && previous) {
             const raised = result.members.reduce((s, m, i) => s + Math.max(0, m.desiredReplicas - previous.members[i]!.desiredReplicas), 0);
             assert.ok(raised <= budget, `step at ${now} started ${raised} replicas, budget ${budget}`);
+            assert.ok(result.plannedReplicas <= total + budget, `step at ${now} planned ${result.plannedReplicas}, more than ${total} + ${budget} in motion`);
             const capacityBefore = plannedReadyCapacity({ input: step.input, result: previous });
             assert.ok(plannedReadyCapacity(step) >= Math.min(total, capacityBefore), `ready capacity fell below ${total} at ${now}`);
             // No oscillation: after the last health change each member moves in one direction only.
@@ -246,6 +247,24 @@ describe("plan: properties", () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it("bounds replicas in motion when steps run faster than replicas become ready", () => {
+    // The runtime steps on every event, not once per readiness: a step may see nothing ready yet.
+    const before = steady(20, [member("a", 1), member("b", 1)]);
+    const budget = budgetOf(20, 25);
+    let previous = before.previous;
+    let ready = { a: 10, b: 10 };
+    // 1:1 -> 1:9 moves 8 replicas to b, more than the budget of 5 allows in one step.
+    const weights = [member("a", 1), member("b", 9)];
+    for (let step = 0; step < 6; step++) {
+      const result = plan({ ...before, policy: { ...policy, maxRebalancePercentage: 25 }, previous, members: weights.map((m) => ({ ...m, observation: healthy(ready[m.name as "a" | "b"]) })) });
+      assert.ok(result.plannedReplicas <= 20 + budget, `step ${step}: ${result.plannedReplicas} planned`);
+      previous = recordsOf(result);
+      // Nothing becomes ready for three steps, then everything asked for is.
+      if (step >= 3) ready = { a: result.members[0]!.desiredReplicas, b: result.members[1]!.desiredReplicas };
+    }
+    assert.deepEqual(desiredOf(plan({ ...before, policy: { ...policy, maxRebalancePercentage: 25 }, previous, members: weights.map((m) => ({ ...m, observation: healthy(ready[m.name as "a" | "b"]) })) })), { a: 2, b: 18 }, "still converges");
   });
 
   it("a member flapping faster than the grace period never moves a replica", () => {

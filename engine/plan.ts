@@ -100,12 +100,16 @@ export function plan(input: PlanInput): Plan {
   noteBoundConflicts(notes, shared, sum(shares), active.length, pinnedTotal, total);
 
   // Step: free changes (total moved, capacity lost) in full; paired moves within the budget.
+  // Replicas already asked for but not yet ready count against it: a new move starts only
+  // as earlier ones become ready, so at most the budget is ever in motion (a surge bound,
+  // like a Deployment's maxSurge) however often steps run.
   const frozen = pinned.length > 0;
   const budget = frozen ? 0 : Math.max(1, Math.floor((total * policy.maxRebalancePercentage) / 100));
+  const inFlight = sum(active.map((i) => Math.max(0, base[i]! - ready[i]!)));
   const up = active.map((i) => Math.max(0, target[i]! - base[i]!));
   const down = active.map((i) => Math.max(0, base[i]! - target[i]!));
   const paired = Math.min(sum(up), sum(down));
-  const moved = Math.min(budget, paired);
+  const moved = Math.min(Math.max(0, budget - inFlight), paired);
   const increases = splitByAmount(sum(up) - paired + moved, up, active, ranks);
   const decreases = splitByAmount(sum(down) - paired + moved, down, active, ranks);
 
