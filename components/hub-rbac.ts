@@ -25,5 +25,7 @@ export function runtimeClusterRules(): PolicyRule[] {
     { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
     // The kubernetes-resource trigger reads its metric from a ConfigMap key.
     { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+    // Whether KEDA is installed: one CRD, by name.
+    { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], resourceNames: ["scaledobjects.keda.sh"], verbs: ["get"] },
   ];
 }

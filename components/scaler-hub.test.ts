@@ -25,6 +25,7 @@ describe("hub runtime RBAC", () => {
       { apiGroups: ["keda.sh"], resources: ["scaledobjects"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
       { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
       { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+      { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], resourceNames: ["scaledobjects.keda.sh"], verbs: ["get"] },
     ]);
     for (const rule of runtimeClusterRules()) {
       assert.ok(!(rule.resources as string[]).some((r) => r === "secrets" || r === "pods" || r.includes("*")), JSON.stringify(rule));

@@ -11,14 +11,15 @@ import { type Logger, createLogger } from "./log";
 import { MemberRegistry } from "./members";
 import { RuntimeMetrics } from "./metrics";
 import type { RuntimeOptions } from "./options";
-import { Reconciler, type TotalSource, declaredTotal } from "./reconciler";
+import { Reconciler, type TotalSource } from "./reconciler";
 import { serveHealth, serveMetrics } from "./servers";
+import { autoscaledTotal } from "./total/source";
 import { WatchedCache } from "./watch";
 
 export interface StartOptions extends RuntimeOptions {
   /** Where logs go (default stdout). */
   logDestination?: pino.DestinationStream;
-  /** The fleet-wide total per DSO (default: what the spec declares). */
+  /** The fleet-wide total per DSO (default: the declared total, driven by KEDA or the built-in trigger). */
   total?: TotalSource;
   /** Leader election timing (default: 15 s lease renewed every 5 s). */
   leaderTiming?: LeaderTiming;
@@ -82,7 +83,7 @@ export async function startRuntime(options: StartOptions): Promise<RuntimeHandle
     dsos,
     members,
     isLeader,
-    total: options.total ?? declaredTotal,
+    total: options.total ?? autoscaledTotal(config, log),
     settings: { resyncIntervalMs: options.resyncIntervalMs, retryMs: options.probeIntervalMs },
     metrics,
     log,

@@ -74,7 +74,7 @@ export class LocalFleet {
 
   /** kubectl against one cluster, as its admin. */
   kubectl(name: string, ...args: string[]): string {
-    return execFileSync(join(fleetBinDir(), "kubectl"), ["--kubeconfig", this.cluster(name).kubeconfig, ...args], { encoding: "utf8" });
+    return execFileSync(join(fleetBinDir(), "kubectl"), ["--kubeconfig", this.cluster(name).kubeconfig, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   }
 
   /** kubectl with another identity's kubeconfig (given as text) against whatever cluster it names. */

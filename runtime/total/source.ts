@@ -1,0 +1,91 @@
+/**
+ * Where a DistributedScaledObject's fleet-wide total comes from, per DSO:
+ * - no triggers: the declared total (spec.totalTargetReplicas, set by hand or by Pulumi);
+ * - KEDA installed in the hub: a ScaledObject we own targets the DSO itself, and KEDA's
+ *   HPA sets spec.totalTargetReplicas through the DSO's scale subresource;
+ * - no KEDA: the runtime evaluates the kubernetes-resource trigger itself (HPA arithmetic
+ *   in resource-trigger.ts) and writes the result through the same scale subresource.
+ * Either way the total lives in spec.totalTargetReplicas, so `pulumi up` (which reads
+ * it) and the runtime always plan from the same number.
+ */
+import type * as k8s from "@kubernetes/client-node";
+import type { DistributedScaledObject } from "../../schema/dso";
+import { API_GROUP, API_VERSION, PLURAL } from "../../schema/dso-names";
+import type { Logger } from "../log";
+import { type TotalSource, declaredTotal } from "../reconciler";
+import { clientNode, type HubConnection, hubKubeConfig, timeoutOptions } from "./hub";
+import { ensureScaledObject, kedaInstalled } from "./keda";
+import { type Recommendation, desiredTotal, readTriggerValue, resourceTriggerOf, totalPolicyOf } from "./resource-trigger";
+
+/** How long a "KEDA is (not) installed" answer is trusted before asking again. */
+const KEDA_CHECK_MS = 60_000;
+
+interface TriggerMemory {
+  evaluatedAt: number;
+  history: Recommendation[];
+  lastActiveAt: number | undefined;
+}
+
+export function autoscaledTotal(hub: HubConnection, log: Logger, clock: () => number = Date.now): TotalSource {
+  let keda: { installed: boolean; checkedAt: number } | undefined;
+  const memory = new Map<string, TriggerMemory>();
+
+  const kedaPresent = async () => {
+    if (keda === undefined || clock() - keda.checkedAt > KEDA_CHECK_MS) {
+      keda = { installed: await kedaInstalled(hub), checkedAt: clock() };
+    }
+    return keda.installed;
+  };
+
+  return async (dso: DistributedScaledObject) => {
+    const current = declaredTotal(dso);
+    if (dso.spec.scaledObjectSpec.triggers.length === 0) return current;
+    const key = `${dso.metadata.namespace ?? "default"}/${dso.metadata.name}`;
+    try {
+      if (await kedaPresent()) {
+        const result = await ensureScaledObject(hub, dso);
+        if (result.action !== "unchanged") log.info({ dso: key, action: result.action }, result.message);
+        return current;
+      }
+      const spec = dso.spec.scaledObjectSpec;
+      const seen = memory.get(key);
+      const now = clock();
+      // KEDA's pollingInterval (default 30 s) paces the trigger like KEDA would.
+      if (seen && now - seen.evaluatedAt < (spec.pollingInterval ?? 30) * 1000) return current;
+      const trigger = resourceTriggerOf(spec);
+      const policy = totalPolicyOf(spec as Record<string, unknown>);
+      const value = await readTriggerValue(hub, dso.metadata.namespace ?? "default", trigger);
+      const decision = desiredTotal({
+        value,
+        targetValue: trigger.targetValue,
+        activationTargetValue: trigger.activationTargetValue,
+        currentTotal: current,
+        ...policy,
+        now,
+        history: seen?.history ?? [],
+        lastActiveAt: seen?.lastActiveAt,
+      });
+      memory.set(key, { evaluatedAt: now, history: decision.history, lastActiveAt: decision.lastActiveAt });
+      if (decision.total !== current) {
+        await setTotal(hub, dso, decision.total);
+        log.info({ dso: key, from: current, to: decision.total, reason: decision.reason }, "total replicas changed by trigger");
+      }
+      return decision.total;
+    } catch (error) {
+      // A broken trigger (missing ConfigMap, not a number) leaves the total where it is.
+      log.warn({ dso: key, err: (error as Error).message }, "total replicas kept: trigger could not be evaluated");
+      return current;
+    }
+  };
+}
+
+/** Writes spec.totalTargetReplicas through the scale subresource, as an HPA would. */
+async function setTotal(hub: HubConnection, dso: DistributedScaledObject, replicas: number): Promise<void> {
+  const lib = clientNode();
+  const custom: k8s.CustomObjectsApi = hubKubeConfig(hub).makeApiClient(lib.CustomObjectsApi);
+  const options = lib.setHeaderOptions("Content-Type", lib.PatchStrategy.MergePatch, timeoutOptions(10_000));
+  await custom.patchNamespacedCustomObjectScale(
+    { group: API_GROUP, version: API_VERSION, namespace: dso.metadata.namespace ?? "default", plural: PLURAL, name: dso.metadata.name, body: { spec: { replicas } } },
+    options,
+  );
+}
