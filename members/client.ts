@@ -9,11 +9,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import type { Observation } from "../engine/health";
 import type { FailureState } from "../engine/states";
-
-/** client-node is ESM-only and heavy; loaded on first use (dynamic providers are serialized as code). */
-function clientNode(): typeof k8s {
-  return require("@kubernetes/client-node") as typeof k8s;
-}
+import { clientNode, timeoutOptions } from "./client-node";
 
 export interface WorkloadRef {
   kind: "Deployment" | "StatefulSet";
@@ -124,26 +120,13 @@ export class MemberClient {
   }
 
   private async call<T>(what: string, run: (options: k8s.ConfigurationOptions) => Promise<T>): Promise<T> {
-    const lib = clientNode();
-    const timeout = this.timeoutMs;
-    const options: k8s.ConfigurationOptions = {
-      middleware: [
-        {
-          pre: (context) => {
-            context.setSignal(AbortSignal.timeout(timeout));
-            return new lib.Observable(Promise.resolve(context));
-          },
-          post: (response) => new lib.Observable(Promise.resolve(response)),
-        },
-      ],
-      middlewareMergeStrategy: "append",
-    };
     try {
-      return await run(options);
+      return await run(timeoutOptions(this.timeoutMs));
     } catch (error) {
-      throw classify(this.name, what, error, timeout);
+      throw classify(this.name, what, error, this.timeoutMs);
     }
   }
+
 }
 
 function describe(ref: WorkloadRef): string {

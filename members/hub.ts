@@ -4,11 +4,8 @@
  */
 import type * as k8s from "@kubernetes/client-node";
 import { MEMBER_LABEL } from "../components/labels";
+import { clientNode } from "./client-node";
 import { API_GROUP, API_VERSION, PLURAL } from "../schema/dso-names";
-
-function clientNode(): typeof k8s {
-  return require("@kubernetes/client-node") as typeof k8s;
-}
 
 export class HubClient {
   private readonly core: k8s.CoreV1Api;

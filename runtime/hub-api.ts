@@ -5,7 +5,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import type { DsoStatus } from "../schema/dso";
 import { API_GROUP, API_VERSION, KIND, PLURAL } from "../schema/dso-names";
-import { clientNode, timeoutOptions } from "./kube";
+import { clientNode, timeoutOptions } from "../members/client-node";
 
 export const HUB_TIMEOUT_MS = 10_000;
 export const DSO_PATH = `/apis/${API_GROUP}/${API_VERSION}/${PLURAL}`;

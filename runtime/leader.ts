@@ -6,7 +6,7 @@
  * a renewal request hangs.
  */
 import type * as k8s from "@kubernetes/client-node";
-import { clientNode, httpStatusOf, timeoutOptions } from "./kube";
+import { clientNode, httpStatusOf, timeoutOptions } from "../members/client-node";
 import { type Sighting, leaseAction, sight } from "./lease";
 import type { Logger } from "./log";
 import { messageOf } from "./watch";

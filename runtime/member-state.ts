@@ -4,7 +4,7 @@
  * failure wins, when a short workload counts as NotReady) are tested without a cluster.
  */
 import { MemberError, type WorkloadRef, type WorkloadReplicas, classify } from "../members/client";
-import { httpStatusOf } from "./kube";
+import { httpStatusOf } from "../members/client-node";
 
 export type MemberHealth =
   /** Not yet probed, or a cache is (re)listing: too early to say anything about it. */

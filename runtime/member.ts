@@ -7,7 +7,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import { MemberClient, MemberError, type WorkloadRef } from "../members/client";
 import type { MemberAccess } from "../reconcile/step";
-import { clientNode, timeoutOptions } from "./kube";
+import { clientNode, timeoutOptions } from "../members/client-node";
 import type { Logger } from "./log";
 import {
   type MemberHealth,

@@ -6,7 +6,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import { MEMBER_LABEL } from "../components/labels";
 import { type MemberListener, MemberConnection, type MemberSettings } from "./member";
-import { clientNode, timeoutOptions } from "./kube";
+import { clientNode, timeoutOptions } from "../members/client-node";
 import type { Logger } from "./log";
 import type { RuntimeMetrics } from "./metrics";
 import { WatchedCache } from "./watch";

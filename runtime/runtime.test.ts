@@ -12,7 +12,7 @@ import { API_GROUP, API_VERSION, PLURAL } from "../schema/dso-names";
 import { LocalFleet, fleetBinDir } from "../test/support/fleet";
 import { onboardMember } from "../test/support/onboard";
 import { deployment, eventually } from "../test/support/workloads";
-import { clientNode } from "./kube";
+import { clientNode } from "../members/client-node";
 import { DEFAULT_OPTIONS } from "./options";
 import { type RuntimeHandle, startRuntime } from "./runtime";
 

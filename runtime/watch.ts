@@ -5,7 +5,7 @@
  * health and /readyz need to know.
  */
 import type * as k8s from "@kubernetes/client-node";
-import { clientNode } from "./kube";
+import { clientNode } from "../members/client-node";
 import type { Logger } from "./log";
 
 export type ChangeKind = "add" | "update" | "delete";

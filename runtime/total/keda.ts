@@ -27,7 +27,8 @@
 import { createHash } from "node:crypto";
 import type * as k8s from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, KIND } from "../../schema/dso-names";
-import { clientNode, DEFAULT_HUB_TIMEOUT_MS, type HubConnection, hubKubeConfig, statusOf, timeoutOptions } from "./hub";
+import { clientNode, httpStatusOf, timeoutOptions } from "../../members/client-node";
+import { DEFAULT_HUB_TIMEOUT_MS, type HubConnection, hubKubeConfig } from "./hub";
 
 export const KEDA_GROUP = "keda.sh";
 export const KEDA_VERSION = "v1alpha1";
@@ -247,7 +248,7 @@ export async function kedaInstalled(hub: HubConnection, options: HubCallOptions 
   try {
     crd = await api.readCustomResourceDefinition({ name: SCALED_OBJECT_CRD }, timeoutOptions(options.timeoutMs ?? DEFAULT_HUB_TIMEOUT_MS));
   } catch (error) {
-    if (statusOf(error) === 404) return false;
+    if (httpStatusOf(error) === 404) return false;
     throw error;
   }
   const served = crd.spec.versions.some((v) => v.name === KEDA_VERSION && v.served);
@@ -287,7 +288,7 @@ export async function ensureScaledObject(hub: HubConnection, dso: DsoForScaledOb
     try {
       live = (await api.getNamespacedCustomObject(at, request)) as LiveScaledObject;
     } catch (error) {
-      if (statusOf(error) !== 404) throw error;
+      if (httpStatusOf(error) !== 404) throw error;
     }
     const plan = planScaledObject(desired, live, dsoUid);
     try {
@@ -307,7 +308,7 @@ export async function ensureScaledObject(hub: HubConnection, dso: DsoForScaledOb
           return result("foreign", plan.why);
       }
     } catch (error) {
-      const status = statusOf(error);
+      const status = httpStatusOf(error);
       // 409: created or changed by someone else since we read it; 404 on delete: already gone.
       if (plan.action === "delete" && status === 404) return result("deleted", `ScaledObject ${namespace}/${name} was already gone`);
       if (status === 409 && attempt < MAX_ATTEMPTS) continue;

@@ -30,7 +30,8 @@
 import { z } from "zod";
 import type * as k8s from "@kubernetes/client-node";
 import { parseOrThrow } from "../../schema/validate";
-import { clientNode, DEFAULT_HUB_TIMEOUT_MS, type HubConnection, hubKubeConfig, statusOf, timeoutOptions } from "./hub";
+import { clientNode, httpStatusOf, timeoutOptions } from "../../members/client-node";
+import { DEFAULT_HUB_TIMEOUT_MS, type HubConnection, hubKubeConfig } from "./hub";
 
 export const RESOURCE_TRIGGER_TYPE = "kubernetes-resource";
 
@@ -337,7 +338,7 @@ export async function readTriggerValue(
       text = encoded === undefined ? undefined : Buffer.from(encoded, "base64").toString("utf8");
     }
   } catch (error) {
-    const status = statusOf(error);
+    const status = httpStatusOf(error);
     if (status === 404) throw new TriggerValueError("NotFound", `${object} not found`);
     if (status === 403) throw new TriggerValueError("Forbidden", `not allowed to read ${object} (403): the runtime needs get on ${trigger.resourceKind === "ConfigMap" ? "configmaps" : "secrets"} in ${namespace}`);
     throw error;

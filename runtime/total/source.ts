@@ -13,7 +13,8 @@ import type { DistributedScaledObject } from "../../schema/dso";
 import { API_GROUP, API_VERSION, PLURAL } from "../../schema/dso-names";
 import type { Logger } from "../log";
 import { type TotalSource, declaredTotal } from "../reconciler";
-import { clientNode, type HubConnection, hubKubeConfig, timeoutOptions } from "./hub";
+import { clientNode, timeoutOptions } from "../../members/client-node";
+import { type HubConnection, hubKubeConfig } from "./hub";
 import { ensureScaledObject, kedaInstalled } from "./keda";
 import { type Recommendation, desiredTotal, readTriggerValue, resourceTriggerOf, totalPolicyOf } from "./resource-trigger";
 
