@@ -1,6 +1,7 @@
 /** The `fleetscale` command. Subcommands live one per file; this wires them to argv. */
 import { Command, CommanderError, Option } from "commander";
 import { ValidationError } from "../schema/validate";
+import { localDown, localUp } from "./local";
 import { addMember, listMembers, removeMember } from "./member";
 import { runPlan } from "./plan";
 import { PulumiCommandError } from "./stack-config-store";
@@ -45,6 +46,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   stackOptions(member.command("remove <name>").description("remove a member; the next `pulumi up` offboards it and deletes its RBAC")).action(
     (name: string, options) => void process.stdout.write(removeMember(name, options)),
   );
+
+  const local = program.command("local").description("the embedded local fleet: real API servers and the real Pulumi engine, built from Go modules");
+  local
+    .command("up")
+    .description("start the local fleet, apply the local stack, then run the scaler runtime in the foreground")
+    .option("--no-runtime", "stop after `pulumi up`")
+    .action(async (options: { runtime: boolean }) => localUp(options));
+  local.command("down").description("destroy the local stack and stop the local fleet").action(() => localDown());
 
   try {
     await program.parseAsync(argv, { from: "user" });
