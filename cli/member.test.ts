@@ -61,7 +61,9 @@ describe("fleetscale member, with the real Pulumi CLI", () => {
     assert.equal(text.includes(/client-key-data: (\S+)/.exec(fleet.kubeconfig("member-2"))![1]!.slice(0, 40)), false, "the kubeconfig is encrypted");
     assert.match(text, /weight: 3/);
 
-    const beforeUp = JSON.parse(fleetscale("member", "list", "--output", "json").stdout);
+    const listing = fleetscale("member", "list", "--output", "json");
+    assert.equal(listing.code, 0, listing.stderr);
+    const beforeUp = JSON.parse(listing.stdout);
     assert.equal(beforeUp.find((m: { name: string }) => m.name === "member-2").health, "not onboarded (run pulumi up)");
 
     await stack.up();

@@ -44,10 +44,21 @@ export function addMember(name: string, options: AddOptions): string {
   const members = { ...JSON.parse(raw.get("members") ?? "{}"), [name]: member };
   loadStackConfig((key) => (key === "members" ? JSON.stringify(members) : raw.get(key)));
 
-  if (options.byPath) setConfigPath(options, `members.${name}.kubeconfigPath`, file);
-  else setConfigPath(options, `members.${name}.kubeconfig`, content, { secret: true });
-  if (options.apiUrl !== undefined) setConfigPath(options, `members.${name}.apiUrl`, options.apiUrl);
-  setConfigPath(options, `members.${name}.weight`, member.weight);
+  // One value per write (the kubeconfig through stdin, never on a command line); if any
+  // write fails, the member is taken out again so no half-added member is left behind.
+  try {
+    if (options.byPath) setConfigPath(options, `members.${name}.kubeconfigPath`, file);
+    else setConfigPath(options, `members.${name}.kubeconfig`, content, { secret: true });
+    if (options.apiUrl !== undefined) setConfigPath(options, `members.${name}.apiUrl`, options.apiUrl);
+    setConfigPath(options, `members.${name}.weight`, member.weight);
+  } catch (error) {
+    try {
+      removeConfigPath(options, `members.${name}`);
+    } catch {
+      // Nothing was written, or the rollback failed too: the first error says what happened.
+    }
+    throw error;
+  }
   return `member ${name} added to the stack config; run \`pulumi up\` to onboard it\n`;
 }
 

@@ -18,8 +18,10 @@ export class PulumiCommandError extends Error {
   }
 }
 
-function pulumi(ref: StackRef, args: string[], input?: string): string {
-  const full = [...args, "--cwd", ref.cwd, ...(ref.stack ? ["--stack", ref.stack] : []), "--non-interactive"];
+/** Runs pulumi on the stack; `value`, if given, goes last, after `--`, so it can start with a dash. */
+function pulumi(ref: StackRef, args: string[], options: { input?: string; value?: string } = {}): string {
+  const full = [...args, "--cwd", ref.cwd, ...(ref.stack ? ["--stack", ref.stack] : []), "--non-interactive", ...(options.value === undefined ? [] : ["--", options.value])];
+  const input = options.input;
   const run = spawnSync("pulumi", full, { encoding: "utf8", input, maxBuffer: 64 * 1024 * 1024 });
   if (run.error) throw new PulumiCommandError(full, `${run.error.message} (is the Pulumi CLI on PATH?)`);
   if (run.status !== 0) throw new PulumiCommandError(full, run.stderr);
@@ -28,10 +30,11 @@ function pulumi(ref: StackRef, args: string[], input?: string): string {
 
 /**
  * The raw config the program would see, as JSON text per key (what loadStackConfig reads).
- * Secret values stay encrypted unless `showSecrets`; they read as "[secret]" then.
+ * Decrypted: Pulumi hides a whole structured key behind "[secret]" when any leaf of it is
+ * secret, and validating the structure needs it. The values stay in this process, unprinted.
  */
-export function readRawConfig(ref: StackRef, showSecrets = false): Map<string, string> {
-  const output = pulumi(ref, ["config", "--json", ...(showSecrets ? ["--show-secrets"] : [])]);
+export function readRawConfig(ref: StackRef): Map<string, string> {
+  const output = pulumi(ref, ["config", "--json", "--show-secrets"]);
   const values = JSON.parse(output) as Record<string, { value?: string; objectValue?: unknown; secret?: boolean }>;
   const raw = new Map<string, string>();
   for (const key of CONFIG_KEYS) {
@@ -46,9 +49,9 @@ export function setConfigPath(ref: StackRef, path: string, value: string | numbe
   const args = ["config", "set", "--path", `${CONFIG_NAMESPACE}:${path}`];
   if (options.secret) {
     // From stdin: a multi-line kubeconfig must never appear in a process list.
-    pulumi(ref, [...args, "--secret"], String(value));
+    pulumi(ref, [...args, "--secret"], { input: String(value) });
   } else {
-    pulumi(ref, [...args, "--plaintext", "--", String(value)]);
+    pulumi(ref, [...args, "--plaintext"], { value: String(value) });
   }
 }
 
