@@ -102,7 +102,7 @@ export async function listMembers(options: ListOptions): Promise<string> {
     return {
       name,
       apiUrl: member.apiUrl ?? (probe.ok ? probe.value.apiUrl : "") ?? "",
-      health: probe.ok ? probe.value.health : `${probe.error.failure}: ${probe.error.message.slice(name.length + 2)}`,
+      health: probe.ok ? probe.value.health : `${probe.error.failure}: ${probe.error.detail}`,
       weight: member.weight,
       workloads: Object.entries(config.workloads).filter(([, w]) => w.memberClusters.length === 0 || w.memberClusters.some((m) => m.name === name)).map(([w]) => w),
     };

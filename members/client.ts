@@ -32,14 +32,18 @@ export class MemberError extends Error {
   constructor(
     readonly member: string,
     readonly failure: FailureState,
-    message: string,
+    /** What happened, without the member's name. */
+    readonly detail: string,
   ) {
-    super(`${member}: ${message}`);
+    super(`${member}: ${detail}`);
+    // Pulumi serializes the provider's classes with `super(...)` turned into
+    // `Error.call(this, ...)`, which leaves `this.message` empty: set it ourselves.
+    this.message = `${member}: ${detail}`;
     this.name = "MemberError";
   }
 
   toObservation(): Observation {
-    return { healthy: false, failure: this.failure, message: this.message.slice(this.member.length + 2) };
+    return { healthy: false, failure: this.failure, message: this.detail };
   }
 }
 

@@ -22,7 +22,10 @@ export class FleetError extends Error {
     what: string,
     readonly failures: readonly MemberError[],
   ) {
-    super(`${what} failed on ${failures.length} member${failures.length === 1 ? "" : "s"}:\n${failures.map((f) => `  - ${f.message}`).join("\n")}`);
+    const message = `${what} failed on ${failures.length} member${failures.length === 1 ? "" : "s"}:\n${failures.map((f) => `  - ${f.message}`).join("\n")}`;
+    super(message);
+    // As in MemberError: thrown from the serialized provider, super() would not set it.
+    this.message = message;
     this.name = "FleetError";
   }
 }

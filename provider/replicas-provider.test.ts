@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { MemberClient } from "../members/client";
+import { MemberClient, MemberError } from "../members/client";
+import { FleetError } from "../members/fan-out";
 import { dsoCrdManifest } from "../schema/crd";
 import { LocalFleet } from "../test/support/fleet";
 import { onboardMember } from "../test/support/onboard";
@@ -66,6 +67,23 @@ describe("replicas provider: check and diff", () => {
     assert.equal((await provider.diff!("default/web", outputs, reweighted)).changes, true);
     const drifted = { ...outputs, actual: { "member-1": 7, "member-2": 6 } };
     assert.equal((await provider.diff!("default/web", drifted, before)).changes, true);
+  });
+
+  it("keeps error messages when its errors are serialized into the provider process", async () => {
+    const serialized = await pulumi.runtime.serializeFunction(
+      () => () => {
+        const member = new MemberError("member-2", "Unreachable", "connect ECONNREFUSED");
+        return [member.message, member.toObservation(), new FleetError("scaling", [member]).message];
+      },
+      { isFactoryFunction: true },
+    );
+    const module = { exports: {} as Record<string, () => unknown> };
+    new Function("module", "exports", "require", serialized.text)(module, module.exports, require);
+    assert.deepEqual(module.exports[serialized.exportName]!(), [
+      "member-2: connect ECONNREFUSED",
+      { healthy: false, failure: "Unreachable", message: "connect ECONNREFUSED" },
+      "scaling failed on 1 member:\n  - member-2: connect ECONNREFUSED",
+    ]);
   });
 
   it("serializes without zod or client objects, as Pulumi ships it to the provider process", async () => {
