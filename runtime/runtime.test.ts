@@ -301,6 +301,25 @@ describe("runtime on a real fleet", () => {
     assert.match(events, /MemberRecovering/);
   });
 
+  it("(c2) a member flapping faster than the grace period moves no replica", async () => {
+    const a = runtimes[0]!;
+    await patchSpec([{ op: "replace", path: "/spec/rebalancingPolicy/gracePeriod", value: "30s" }]);
+    const before = await specs();
+    const firstWrite = scaled(a).length;
+    try {
+      for (let flap = 0; flap < 2; flap++) {
+        await fleetCommand("stop", "member-2");
+        await eventually("member-2 Unreachable", () => status(), (s) => memberState(s, "member-2") === "Unreachable", 10_000);
+        await fleetCommand("start", "member-2");
+        await eventually("member-2 Ready", () => status(), (s) => memberState(s, "member-2") === "Ready", 20_000);
+      }
+    } finally {
+      await patchSpec([{ op: "replace", path: "/spec/rebalancingPolicy/gracePeriod", value: `${GRACE_MS / 1000}s` }]);
+    }
+    assert.deepEqual(scaled(a).slice(firstWrite), [], "a flap within the grace period must not move replicas");
+    assert.deepEqual(await specs(), before);
+  });
+
   it("(d) stopped mid-rebalance and started again, a runtime resumes the same plan without needless moves", async () => {
     const a = runtimes[0]!;
     const before = scaled(a).length;

@@ -117,6 +117,25 @@ describe("fleetscale stack on a real fleet with the real Pulumi engine", () => {
     assert.deepEqual([(await replicas("member-1")).desired, (await replicas("member-2")).desired], [5, 5]);
   });
 
+  it("a member stopped during up is reported, and the member still answering is not lowered for it", async () => {
+    fleet.stop("member-2");
+    try {
+      stack.writeConfig(config({ "member-1": 4, "member-2": 6 }));
+      await stack.up();
+      const state = JSON.parse(await stack.exportState()) as { deployment: { resources: { type: string; outputs?: Record<string, unknown> }[] } };
+      const replicasResource = state.deployment.resources.find((r) => r.type === "pulumi-nodejs:dynamic/fleetscale:DistributedReplicas")!;
+      const memberStates = replicasResource.outputs!["memberStates"] as Record<string, { state: string; description: string }>;
+      assert.equal(memberStates["member-2"]!.state, "Unreachable");
+      assert.match(memberStates["member-2"]!.description, /ECONNREFUSED|no answer/);
+      // Within member-2's grace period member-1 keeps its 5, though its new share is 4.
+      assert.equal((await replicas("member-1")).desired, 5);
+    } finally {
+      fleet.start("member-2");
+    }
+    await stack.up();
+    assert.deepEqual([(await replicas("member-1")).desired, (await replicas("member-2")).desired], [4, 6]);
+  });
+
   it("keeps every kubeconfig and token out of the state file and out of every log", async () => {
     const state = await stack.exportState();
     const secrets: string[] = [];
