@@ -144,7 +144,9 @@ function selectorOf(labels: Record<string, string> | undefined): string | undefi
     .join(",");
 }
 
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT"]);
+/** undici's socket errors; system errors (ECONNREFUSED, ETIMEDOUT, ...) all start with "E". An
+ * array, not a Set: Pulumi serializes the provider's module values, and a Set does not survive. */
+const UNDICI_NETWORK_CODES = ["UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT"];
 
 /** Maps an API or network error to the engine's failure states, with a message that says what happened. */
 export function classify(member: string, what: string, error: unknown, timeoutMs: number): MemberError {
@@ -169,7 +171,7 @@ export function classify(member: string, what: string, error: unknown, timeoutMs
 function networkCode(error: unknown): string | undefined {
   for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && (NETWORK_CODES.has(code) || code.startsWith("E"))) {
+    if (typeof code === "string" && (UNDICI_NETWORK_CODES.includes(code) || code.startsWith("E"))) {
       const address = (current as { address?: string; port?: number }).address;
       const port = (current as { port?: number }).port;
       return address ? `${code} ${address}${port ? `:${port}` : ""}` : code;

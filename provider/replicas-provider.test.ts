@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { MemberClient, MemberError } from "../members/client";
+import { MemberClient, MemberError, classify } from "../members/client";
 import { FleetError } from "../members/fan-out";
 import { dsoCrdManifest } from "../schema/crd";
 import { LocalFleet } from "../test/support/fleet";
@@ -69,11 +69,12 @@ describe("replicas provider: check and diff", () => {
     assert.equal((await provider.diff!("default/web", drifted, before)).changes, true);
   });
 
-  it("keeps error messages when its errors are serialized into the provider process", async () => {
+  it("keeps error messages and classifies failures when serialized into the provider process", async () => {
     const serialized = await pulumi.runtime.serializeFunction(
       () => () => {
         const member = new MemberError("member-2", "Unreachable", "connect ECONNREFUSED");
-        return [member.message, member.toObservation(), new FleetError("scaling", [member]).message];
+        const refused = Object.assign(new Error("fetch failed"), { cause: { code: "ECONNREFUSED", address: "127.0.0.1", port: 6443 } });
+        return [member.message, member.toObservation(), new FleetError("scaling", [member]).message, classify("member-2", "get", refused, 1000).detail];
       },
       { isFactoryFunction: true },
     );
@@ -83,6 +84,7 @@ describe("replicas provider: check and diff", () => {
       "member-2: connect ECONNREFUSED",
       { healthy: false, failure: "Unreachable", message: "connect ECONNREFUSED" },
       "scaling failed on 1 member:\n  - member-2: connect ECONNREFUSED",
+      "get: ECONNREFUSED 127.0.0.1:6443",
     ]);
   });
 
