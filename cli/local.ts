@@ -59,10 +59,16 @@ export async function localUp(options: { runtime: boolean }): Promise<void> {
     rmSync(stateDir, { recursive: true, force: true });
     run(join(tools.fleetBin, "fleet"), ["up", "--dir", fleetDir, "--clusters", CLUSTERS.join(",")]);
   }
-  const kubectl = (cluster: string, ...args: string[]) => run(join(tools.fleetBin, "kubectl"), ["--kubeconfig", join(fleetDir, `${cluster}.kubeconfig`), ...args]);
-  // The workload the local stack distributes must exist in the members; its load metric in the hub.
-  for (const member of ["member-1", "member-2"]) kubectl(member, "apply", "-f", join(root, "examples/local/web-deployment.yaml"));
-  kubectl("hub", "apply", "-f", join(root, "examples/local/web-load.yaml"));
+  // The workload the local stack distributes must exist in the members, its load metric in the
+  // hub. Created only when missing: applying them again would reset what fleetscale scaled.
+  const createIfMissing = (cluster: string, kind: string, name: string, file: string) => {
+    const kubectl = [join(tools.fleetBin, "kubectl"), "--kubeconfig", join(fleetDir, `${cluster}.kubeconfig`)] as const;
+    if (spawnSync(kubectl[0], [...kubectl.slice(1), "get", kind, name, "-n", "default"], { stdio: "ignore" }).status !== 0) {
+      run(kubectl[0], [...kubectl.slice(1), "create", "-f", join(root, "examples/local", file)]);
+    }
+  };
+  for (const member of ["member-1", "member-2"]) createIfMissing(member, "deployment", "web", "web-deployment.yaml");
+  createIfMissing("hub", "configmap", "web-load", "web-load.yaml");
 
   mkdirSync(stateDir, { recursive: true });
   const env = pulumiEnv(tools);
