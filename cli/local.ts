@@ -33,8 +33,9 @@ function pulumiEnv(tools: Toolchain): NodeJS.ProcessEnv {
     PATH: [join(tools.pulumiDir, "bin"), join(root, "node_modules/.bin"), process.env.PATH].join(":"),
     PULUMI_HOME: join(tools.pulumiDir, "home"),
     PULUMI_BACKEND_URL: `file://${stateDir}`,
-    // The local stack holds no real secret; a passphrase of your own still wins.
-    PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "fleetscale-local",
+    // The local stack holds no secret; its fixed passphrase matches the salt committed in
+    // stacks/Pulumi.local.yaml, so `npm start` leaves the working tree as it was.
+    PULUMI_CONFIG_PASSPHRASE: "fleetscale-local",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_SKIP_UPDATE_CHECK: "true",
   };
