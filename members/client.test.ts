@@ -7,18 +7,6 @@ import { fanOut } from "./fan-out";
 
 const web: WorkloadRef = { kind: "Deployment", namespace: "default", name: "web" };
 
-/** A kubeconfig that authenticates with a bearer token instead of the admin certificate. */
-function tokenKubeconfig(adminKubeconfig: string, server: string, token: string): string {
-  const ca = /certificate-authority-data: (\S+)/.exec(adminKubeconfig)?.[1];
-  assert.ok(ca, "admin kubeconfig embeds its CA");
-  return `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "${server}", certificate-authority-data: ${ca}}}]
-users: [{name: u, user: {token: "${token}"}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`;
-}
 
 describe("member client on a real kube-apiserver", () => {
   let fleet: LocalFleet;
@@ -47,13 +35,12 @@ describe("member client on a real kube-apiserver", () => {
     const missing = await alpha.observe({ ...web, name: "nowhere" });
     assert.deepEqual([missing.healthy, !missing.healthy && missing.failure], [false, "WorkloadMissing"]);
 
-    const server = fleet.cluster("alpha").server;
-    const forged = new MemberClient("alpha", tokenKubeconfig(fleet.kubeconfig("alpha"), server, "not-a-real-token"));
+    const forged = new MemberClient("alpha", fleet.tokenKubeconfig("alpha", "not-a-real-token"));
     await assert.rejects(forged.probe(), (e: Error & { failure?: string }) => e.failure === "Unauthorized" && /credentials rejected \(401\)/.test(e.message));
 
     fleet.kubectl("alpha", "create", "serviceaccount", "nobody");
     const token = fleet.kubectl("alpha", "create", "token", "nobody").trim();
-    const nobody = new MemberClient("alpha", tokenKubeconfig(fleet.kubeconfig("alpha"), server, token));
+    const nobody = new MemberClient("alpha", fleet.tokenKubeconfig("alpha", token));
     const forbidden = await nobody.observe(web);
     assert.ok(!forbidden.healthy && forbidden.failure === "Unauthorized" && /forbidden \(403\)/.test(forbidden.message), JSON.stringify(forbidden));
   });

@@ -14,18 +14,6 @@ const configMap = (name: string, data: Record<string, string>, extra: Record<str
   ...extra,
 });
 
-/** A kubeconfig that authenticates with a bearer token instead of the admin certificate. */
-function tokenKubeconfig(adminKubeconfig: string, server: string, token: string): string {
-  const ca = /certificate-authority-data: (\S+)/.exec(adminKubeconfig)?.[1];
-  assert.ok(ca, "admin kubeconfig embeds its CA");
-  return `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "${server}", certificate-authority-data: ${ca}}}]
-users: [{name: u, user: {token: "${token}"}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`;
-}
 
 describe("the kubernetes-resource trigger, read from a real hub", () => {
   let fleet: LocalFleet;
@@ -104,7 +92,7 @@ describe("the kubernetes-resource trigger, read from a real hub", () => {
   it("names the missing permission when the runtime may not read the object", async () => {
     fleet.kubectl("hub", "create", "serviceaccount", "nobody");
     const token = fleet.kubectl("hub", "create", "token", "nobody").trim();
-    const nobody = tokenKubeconfig(hub, fleet.cluster("hub").server, token);
+    const nobody = fleet.tokenKubeconfig("hub", token);
     await rejects(readTriggerValue(nobody, "default", trigger({ resourceKind: "Secret", resourceName: "queue-depth", key: "depth" })), "Forbidden", /^not allowed to read Secret default\/queue-depth \(403\): the runtime needs get on secrets in default$/);
   });
 });

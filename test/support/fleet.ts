@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { tokenKubeconfig } from "../../components/kubeconfig";
 
 export const repoRoot = resolve(__dirname, "../../..");
 
@@ -60,6 +61,13 @@ export class LocalFleet {
   /** The admin kubeconfig's content. */
   kubeconfig(name: string): string {
     return readFileSync(this.cluster(name).kubeconfig, "utf8");
+  }
+
+  /** A kubeconfig for this cluster that authenticates with a bearer token (a ServiceAccount's, or a forged one). */
+  tokenKubeconfig(name: string, token: string, namespace = "default"): string {
+    const caData = /certificate-authority-data: (\S+)/.exec(this.kubeconfig(name))?.[1];
+    if (!caData) throw new Error(`the admin kubeconfig of ${name} embeds no CA`);
+    return tokenKubeconfig({ clusterName: name, server: this.cluster(name).server, caData, token, namespace });
   }
 
   /** Stops the cluster's API server (and the rest of its control plane); its data stays. */

@@ -3,7 +3,6 @@
  * role from components/member-rbac.ts, a ServiceAccount token, and a kubeconfig for it
  * stored in the hub. Lets provider and runtime tests run without the Pulumi engine.
  */
-import { tokenKubeconfig } from "../../components/kubeconfig";
 import { MEMBER_LABEL } from "../../components/labels";
 import { memberScalerRules } from "../../components/member-rbac";
 import type { LocalFleet } from "./fleet";
@@ -27,8 +26,7 @@ export function onboardMember(fleet: LocalFleet, options: { hub: string; member:
     },
   );
   const token = fleet.kubectl(member, "create", "token", SERVICE_ACCOUNT, "-n", MEMBER_NAMESPACE, "--duration", "6h").trim();
-  const caData = /certificate-authority-data: (\S+)/.exec(fleet.kubeconfig(member))![1]!;
-  const kubeconfig = tokenKubeconfig({ clusterName: member, server: fleet.cluster(member).server, caData, token, namespace: MEMBER_NAMESPACE });
+  const kubeconfig = fleet.tokenKubeconfig(member, token, MEMBER_NAMESPACE);
   fleet.apply(
     hub,
     { apiVersion: "v1", kind: "Namespace", metadata: { name: hubNamespace } },
