@@ -89,6 +89,20 @@ describe("plan: outages", () => {
     assert.match(later.members.find((m) => m.name === "a")!.reason!, /2 -> 4: takes over the share of c/);
   });
 
+  it("never scales a workload to zero because every member failed: the first one back keeps its replicas", () => {
+    const before = steady(10, [member("a", 4), member("b", 6)]);
+    const allDown = before.members.map((m) => ({ ...m, observation: down }));
+    const failing = plan({ ...before, members: allDown });
+    const later = plan({ ...before, now: before.now + MINUTE, previous: recordsOf(failing), members: allDown });
+    assert.deepEqual(later.members.map((m) => m.state), ["Excluded", "Excluded"]);
+    assert.deepEqual(desiredOf(later), { a: 4, b: 6 }, "with nowhere to move replicas, nobody loses them");
+    assert.match(later.members[0]!.description, /no healthy member can take its replicas, so it keeps its 4/);
+    assert.ok(later.notes.some((n) => n.startsWith("no healthy member can take replicas")));
+    // a comes back while b is still down: it keeps its 4, b keeps its 6.
+    const back = plan({ ...before, now: before.now + 2 * MINUTE, previous: recordsOf(later), members: [member("a", 4, healthy(4)), { ...member("b", 6), observation: down }] });
+    assert.deepEqual(desiredOf(back), { a: 4, b: 6 });
+  });
+
   it("places a raised total on the healthy members while another is within its grace period", () => {
     const before = steady(10, [member("a", 4), member("b", 6)]);
     const result = plan({ ...before, totalReplicas: 14, members: before.members.map((m) => (m.name === "a" ? { ...m, observation: down } : m)) });

@@ -82,6 +82,10 @@ export function plan(input: PlanInput): Plan {
   const roles: Role[] = health.map((h) =>
     isFailureState(h.state) ? "pinned" : h.state === "Excluded" || inProbation(h, now, grace) ? "out" : "active",
   );
+  // With no member able to take replicas, taking them from an excluded or returning member
+  // would only scale the workload to zero: every member keeps what it has instead.
+  const noneActive = !roles.includes("active");
+  if (noneActive) roles.fill("pinned");
   const notes: string[] = [];
   const active: number[] = [];
   const pinned: number[] = [];
@@ -150,12 +154,12 @@ export function plan(input: PlanInput): Plan {
       desiredReplicas: desired[i]!,
       previousReplicas: base[i]!,
       targetReplicas: target[i]!,
-      description: describe(state, since, m.observation, desired[i]!, target[i]!, ready[i]!, now, grace, budget),
+      description: describe(state, since, m.observation, desired[i]!, target[i]!, ready[i]!, now, grace, budget, noneActive),
     };
     if (desired[i] !== base[i]) memberPlan.reason = explain(context, roles[i]!, state, base[i]!, desired[i]!);
     return memberPlan;
   });
-  if (active.length === 0 && total > 0) notes.push("no healthy member can take replicas");
+  if (noneActive && total > 0) notes.push("no healthy member can take replicas: every member keeps its replicas");
 
   return {
     totalReplicas: total,
@@ -213,6 +217,7 @@ function describe(
   now: number,
   grace: number,
   budget: number,
+  noneActive: boolean,
 ): string {
   const failure = observation.healthy ? "" : observation.message;
   switch (state) {
@@ -221,6 +226,7 @@ function describe(
       if (ready < desired) return `Cluster is healthy; ${ready} of ${desired} replicas ready`;
       return "Cluster is healthy";
     case "Excluded":
+      if (noneActive) return `Excluded: ${failure || "failing"}; no healthy member can take its replicas, so it keeps its ${desired}`;
       return `Excluded: ${failure || "failing"}; its share runs on healthy members`;
     case "Recovering":
       if (now - since < grace) {
