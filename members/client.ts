@@ -150,6 +150,11 @@ const UNDICI_NETWORK_CODES = ["UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "UND_
 
 /** Maps an API or network error to the engine's failure states, with a message that says what happened. */
 export function classify(member: string, what: string, error: unknown, timeoutMs: number): MemberError {
+  // First: an aborted request is a DOMException whose numeric `code` (23) is no HTTP status.
+  const name = (error as { name?: unknown }).name;
+  if (name === "TimeoutError" || name === "AbortError") {
+    return new MemberError(member, "Unreachable", `${what}: no answer within ${timeoutMs} ms`);
+  }
   const status = (error as { code?: unknown }).code;
   if (typeof status === "number") {
     const reason = reasonOf((error as { body?: unknown }).body);
@@ -157,10 +162,6 @@ export function classify(member: string, what: string, error: unknown, timeoutMs
     if (status === 403) return new MemberError(member, "Unauthorized", `${what}: forbidden (403)${reason}`);
     if (status === 404) return new MemberError(member, "WorkloadMissing", `${what}: not found (404)${reason}`);
     return new MemberError(member, "Unreachable", `${what}: API server answered ${status}${reason}`);
-  }
-  const name = (error as { name?: unknown }).name;
-  if (name === "TimeoutError" || name === "AbortError") {
-    return new MemberError(member, "Unreachable", `${what}: no answer within ${timeoutMs} ms`);
   }
   const code = networkCode(error);
   if (code !== undefined) return new MemberError(member, "Unreachable", `${what}: ${code}`);
