@@ -66,6 +66,20 @@ describe("DistributedScaledObject schema", () => {
     assert.equal(problems.length, 4, problems.join("\n"));
   });
 
+  it("never throws on junk in any field: every problem comes back as a field-path error", () => {
+    const fields = ["memberClusters", "rebalancingPolicy", "scaledObjectSpec", "totalTargetReplicas"] as const;
+    fc.assert(
+      fc.property(fc.constantFrom(...fields), fc.anything(), fc.boolean(), (field, junk, deep) => {
+        const spec: Record<string, unknown> = { ...valid.spec, [field]: junk };
+        if (deep) spec["memberClusters"] = [junk, { name: "a", minReplicas: 3, maxReplicas: 1 }];
+        const result = dsoSchema.safeParse({ ...valid, spec });
+        if (!result.success) for (const issue of result.error.issues) assert.ok(Array.isArray(issue.path));
+      }),
+      { numRuns: 2000 },
+    );
+    assert.doesNotThrow(() => dsoSchema.safeParse({ ...valid, spec: { memberClusters: "a,b" } }));
+  });
+
   it("rejects arbitrary junk without throwing anything but a ValidationError", () => {
     fc.assert(
       fc.property(fc.anything(), (junk) => {

@@ -12,10 +12,15 @@ import { ACCEPTED_API_VERSIONS, KIND } from "./dso-names";
 export { ACCEPTED_API_VERSIONS, API_GROUP, API_VERSION, KIND } from "./dso-names";
 
 /**
- * Cross-field checks run even when another field already failed, so one run lists
- * every problem. Their predicates therefore check the types they rely on.
+ * Cross-field checks run even when another field already failed (unless a value has the
+ * wrong type altogether), so one run lists every problem. Their predicates therefore check
+ * the types they rely on: the input may be anything.
  */
 const always = () => true;
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
 
 /** DNS-1123 label: what Kubernetes accepts as a namespace or (conservatively) an object name. */
 export const dnsLabel = z
@@ -37,7 +42,7 @@ export const memberClusterSchema = z
     minReplicas: z.int().min(0).optional(),
     maxReplicas: z.int().min(0).optional(),
   })
-  .refine((m) => !(typeof m.minReplicas === "number" && typeof m.maxReplicas === "number" && m.minReplicas > m.maxReplicas), {
+  .refine((m) => !(isObject(m) && typeof m.minReplicas === "number" && typeof m.maxReplicas === "number" && m.minReplicas > m.maxReplicas), {
     message: "minReplicas must not exceed maxReplicas",
     path: ["minReplicas"],
     when: always,
@@ -83,7 +88,7 @@ export const scaledObjectSpecSchema = z
     triggers: z.array(triggerSchema).max(32).default([]),
   })
   .refine(
-    (s) => !(typeof s.minReplicaCount === "number" && typeof s.maxReplicaCount === "number" && s.minReplicaCount > s.maxReplicaCount),
+    (s) => !(isObject(s) && typeof s.minReplicaCount === "number" && typeof s.maxReplicaCount === "number" && s.minReplicaCount > s.maxReplicaCount),
     { message: "minReplicaCount must not exceed maxReplicaCount", path: ["minReplicaCount"], when: always },
   );
 
@@ -96,6 +101,7 @@ export const dsoSpecSchema = z.strictObject({
     .default([])
     .check(
       z.superRefine((members, ctx) => {
+        if (!Array.isArray(members)) return;
         const seen = new Set<unknown>();
         members.forEach((member, index) => {
           const name = (member as { name?: unknown } | null)?.name;

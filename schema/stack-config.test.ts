@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { loadStackConfig } from "./stack-config";
 import { ValidationError } from "./validate";
 
@@ -44,6 +45,20 @@ describe("stack config", () => {
     ];
     for (const pattern of expected) assert.ok(found.some((p) => pattern.test(p)), `${pattern} not in:\n${found.join("\n")}`);
     assert.equal(found.length, expected.length, found.join("\n"));
+  });
+
+  it("lists problems, never throws a TypeError, whatever each key holds", () => {
+    fc.assert(
+      fc.property(fc.anything(), fc.anything(), fc.anything(), (members, workloads, hubValue) => {
+        try {
+          loadStackConfig(reader({ hub: hubValue ?? hub, members, workloads }));
+        } catch (error) {
+          assert.ok(error instanceof ValidationError, String(error));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    assert.throws(() => loadStackConfig(reader({ hub, members: "member-1", workloads: { web: { ...web, memberClusters: [{ name: "x" }] } } })), ValidationError);
   });
 
   it("rejects a plain string where a map belongs, and a second hub member", () => {

@@ -4,7 +4,7 @@
  * config fails `pulumi preview` with every problem listed by config path.
  */
 import { z } from "zod";
-import { dnsLabel, dsoSpecSchema, memberName } from "./dso";
+import { dnsLabel, dsoSpecSchema, isObject, memberName } from "./dso";
 import { ValidationError, parseOrThrow } from "./validate";
 
 export const CONFIG_NAMESPACE = "fleetscale";
@@ -60,19 +60,22 @@ export const stackConfigSchema = z
   })
   .check(
     z.superRefine((config, ctx) => {
-      const members = (config.members ?? {}) as Record<string, { inHub?: unknown; namespace?: unknown }>;
+      if (!isObject(config)) return;
+      const members = (isObject(config.members) ? config.members : {}) as Record<string, { inHub?: unknown; namespace?: unknown }>;
       const inHub = Object.entries(members).filter(([, m]) => m?.inHub === true);
       if (inHub.length > 1) {
         ctx.addIssue({ code: "custom", message: "at most one member can be the hub itself (inHub: true)", path: ["members"], input: members });
       }
-      const hubNamespace = (config.hub as { namespace?: unknown } | undefined)?.namespace;
+      const hubNamespace = isObject(config.hub) ? config.hub.namespace : undefined;
       for (const [name, member] of inHub) {
         if (member.namespace === hubNamespace) {
           ctx.addIssue({ code: "custom", message: `must differ from hub.namespace ("${hubNamespace}"): the member role and the runtime live apart`, path: ["members", name, "namespace"], input: member.namespace });
         }
       }
-      for (const [workload, spec] of Object.entries((config.workloads ?? {}) as Record<string, { memberClusters?: { name?: unknown }[] }>)) {
-        (spec?.memberClusters ?? []).forEach((member, index) => {
+      const workloads = (isObject(config.workloads) ? config.workloads : {}) as Record<string, unknown>;
+      for (const [workload, spec] of Object.entries(workloads)) {
+        const listed = isObject(spec) && Array.isArray(spec.memberClusters) ? (spec.memberClusters as { name?: unknown }[]) : [];
+        listed.forEach((member, index) => {
           if (typeof member?.name === "string" && !(member.name in members)) {
             ctx.addIssue({ code: "custom", message: `unknown member "${member.name}" (members: ${Object.keys(members).join(", ") || "none"})`, path: ["workloads", workload, "memberClusters", index, "name"], input: member.name });
           }
