@@ -1,0 +1,118 @@
+/**
+ * Reaction latency: spec.totalTargetReplicas changed in the hub DSO -> every member
+ * Deployment's spec.replicas updated. Hub + 3 members on a local fleet, the runtime in
+ * this process with its default options, 200 changes.
+ *
+ * Method: one watch per member Deployment from this process (the members' admin
+ * credentials); latency = arrival of the last member's event carrying the new
+ * spec.replicas minus the moment just before the hub PATCH was sent, both by
+ * performance.now() (sub-millisecond). It therefore includes the PATCH to the hub, the
+ * runtime's hub watch, planning, three scale writes and the member watch delivery.
+ *
+ * Modes: "settle" (default) waits, before each change, until the previous change's pods
+ * are ready in every member and 100-200 ms more, so no reconcile of the DSO is in flight
+ * when the change arrives; "busy" sends the next change 150-300 ms after the previous
+ * one reached the specs, while pods still come up and their status changes keep the
+ * runtime reconciling (a change then waits for the reconcile in flight).
+ *
+ * Run: node dist/bench/reaction.bench.js [changes] [settle|busy]
+ */
+import { performance } from "node:perf_hooks";
+import { fmt, load, machine, max, median, min, patchDso, progress, quantile, startBenchRuntime, startFleet, table, dsoManifest, deploymentList, sleep, type BenchFleet, type Running, counter } from "./live/support";
+import { ReplicaWatch } from "./live/watch-replicas";
+
+const MEMBERS = ["member-1", "member-2", "member-3"];
+const CHANGES = Number(process.argv[2] ?? 200);
+/** "settle": before each change, wait until the previous one's pods are ready (no reconcile in flight). "busy": 150-300 ms after the specs. */
+const MODE = process.argv[3] === "busy" ? "busy" : "settle";
+const GOAL_P99_MS = 250;
+
+async function main(): Promise<void> {
+  let bench: BenchFleet | undefined;
+  let runtime: Running | undefined;
+  let watch: ReplicaWatch | undefined;
+  try {
+    bench = await startFleet(MEMBERS);
+    const { fleet, custom } = bench;
+    for (const m of MEMBERS) await bench.kubectlInput(m, deploymentList(["web"], 1), "apply", "-f", "-");
+    runtime = await startBenchRuntime(fleet, "reaction-bench");
+    fleet.apply("hub", dsoManifest("web", { members: MEMBERS.map((name) => ({ name, weight: 1 })), total: 30, maxRebalancePercentage: 25 }));
+    watch = new ReplicaWatch(fleet, MEMBERS, "web");
+    await watch.start();
+    await watch.until((seen) => MEMBERS.every((m) => seen.get(m)?.desired === 10), 60_000);
+    progress("placed 10/10/10; measuring");
+
+    // Totals are multiples of 3 with weights 1:1:1, so every change moves every member.
+    let seed = 42;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    let total = 30;
+    const latencies: number[] = [];
+    const patchRtts: number[] = [];
+    const firstMember: number[] = [];
+    const runtimeDone: number[] = [];
+    const perfOf = (epochMs: number) => epochMs - (Date.now() - performance.now());
+    let extraWrites = 0;
+    const extraExamples: string[] = [];
+    const loadStart = load();
+    for (let i = 0; i < CHANGES; i++) {
+      let next = total;
+      while (next === total) next = 3 * (4 + Math.floor(random() * 17)); // 12..60
+      const share = next / 3;
+      const linesBefore = runtime.lines.length;
+      const t0 = performance.now();
+      await patchDso(custom, "web", [{ op: "replace", path: "/spec/totalTargetReplicas", value: next }]);
+      patchRtts.push(performance.now() - t0);
+      await watch.until((seen) => MEMBERS.every((m) => seen.get(m)?.desired === share), 30_000);
+      const at = MEMBERS.map((m) => watch!.seen.get(m)!.desiredAt - t0);
+      latencies.push(Math.max(...at));
+      firstMember.push(Math.min(...at));
+      total = next;
+      if (MODE === "settle") {
+        await watch.until((seen) => MEMBERS.every((m) => seen.get(m)?.ready === share), 30_000);
+        await sleep(100 + random() * 100);
+      } else await sleep(150 + random() * 150);
+      // "scaled" is logged after the step's writes return, so read it once the window is over.
+      const windowWrites = runtime.lines.slice(linesBefore).filter((l) => l.msg === "scaled");
+      const toShare = windowWrites.filter((l) => l.to === share);
+      if (toShare.length > 0) runtimeDone.push(Math.max(...toShare.map((l) => perfOf(l.time))) - t0);
+      if (windowWrites.length > MEMBERS.length) {
+        extraWrites += windowWrites.length - MEMBERS.length;
+        if (extraExamples.length < 3) extraExamples.push(`[${windowWrites.map((l) => `${l.member} ${l.from}->${l.to}`).join(", ")}] for target ${share}`);
+      }
+      if ((i + 1) % 50 === 0) progress(`${i + 1}/${CHANGES} changes, p50 so far ${median(latencies).toFixed(1)} ms`);
+    }
+    const loadEnd = load();
+    const writes = await counter(runtime, "fleetscale_member_scale_writes_total");
+
+    const row = (what: string, values: number[]) => [what, fmt(quantile(values, 0.5), 1), fmt(quantile(values, 0.99), 1), fmt(min(values), 1), fmt(max(values), 1)];
+    console.log(`Reaction latency (${MODE} mode), ${CHANGES} total changes, hub + ${MEMBERS.length} members (${machine()}); ${loadStart} at start, ${loadEnd} at end\n`);
+    console.log(
+      table(
+        ["measure", "p50 ms", "p99 ms", "min ms", "max ms"],
+        [
+          row("change -> every member's spec.replicas updated", latencies),
+          row("change -> first member's spec.replicas updated", firstMember),
+          row("change -> runtime logs its last write (pino time, 1 ms resolution)", runtimeDone),
+          row("hub PATCH round trip (part of the above)", patchRtts),
+        ],
+      ),
+    );
+    const reconcile = (await runtime.handle.metrics.reconcileSeconds.get()).values;
+    const sum = reconcile.find((v) => v.metricName === "fleetscale_reconcile_duration_seconds_sum")?.value ?? 0;
+    const count = reconcile.find((v) => v.metricName === "fleetscale_reconcile_duration_seconds_count")?.value ?? 0;
+    console.log(`\nReconciles: ${count}, mean ${fmt((sum / count) * 1000, 1)} ms (fleetscale_reconcile_duration_seconds). Writes beyond one per member per change: ${extraWrites}${extraExamples.length > 0 ? `, e.g. ${extraExamples.join("; ")}` : ""}.`);
+    console.log(`\nMember scale writes: ${writes} for ${CHANGES * MEMBERS.length} member changes (plus 3 initial). Goal p99 < ${GOAL_P99_MS} ms: ${quantile(latencies, 0.99) < GOAL_P99_MS ? "met" : "missed"}.`);
+  } finally {
+    watch?.stop();
+    await runtime?.handle.stop();
+    bench?.fleet.down();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
