@@ -33,6 +33,7 @@ import {
   startCluster,
   startFleet,
   table,
+  runBench,
 } from "./live/support";
 import { ReplicaWatch } from "./live/watch-replicas";
 
@@ -195,10 +196,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

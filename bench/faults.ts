@@ -48,6 +48,7 @@ import {
   startBenchRuntime,
   startFleet,
   table,
+  runBench,
 } from "./live/support";
 import { ReplicaWatch } from "./live/watch-replicas";
 
@@ -379,12 +380,6 @@ async function main(): Promise<void> {
   console.log(`\nSUMMARY: ${summary.join("; ")}; ${failures.length} problems`);
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);
 
 export type { k8s };

@@ -13,7 +13,7 @@
 import { LocalFleet } from "../test/support/fleet";
 import { ProjectStack, changeSummary } from "../test/support/project-stack";
 import { deployment } from "../test/support/workloads";
-import { HUB_NAMESPACE, fmt, load, machine, median, progress, table } from "./live/support";
+import { HUB_NAMESPACE, fmt, load, machine, median, progress, table, runBench } from "./live/support";
 
 const SIZES = (process.argv[2] ?? "2,5,10").split(",").map(Number);
 const LARGEST = Math.max(...SIZES);
@@ -80,10 +80,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

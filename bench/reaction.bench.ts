@@ -18,7 +18,7 @@
  * Run: node dist/bench/reaction.bench.js [changes] [settle|busy]
  */
 import { performance } from "node:perf_hooks";
-import { fmt, load, machine, max, median, min, patchDso, progress, quantile, startBenchRuntime, startFleet, table, dsoManifest, deploymentList, sleep, type BenchFleet, type Running, counter } from "./live/support";
+import { fmt, load, machine, max, median, min, patchDso, progress, quantile, startBenchRuntime, startFleet, table, dsoManifest, deploymentList, sleep, type BenchFleet, type Running, counter, runBench } from "./live/support";
 import { ReplicaWatch } from "./live/watch-replicas";
 
 const MEMBERS = ["member-1", "member-2", "member-3"];
@@ -109,10 +109,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

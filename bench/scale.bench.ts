@@ -18,7 +18,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { API_GROUP, API_VERSION, PLURAL } from "../schema/dso-names";
-import { type BenchFleet, type DsoStatusView, type Running, counter, deploymentList, dsoManifest, fmt, load, machine, progress, sleep, startBenchRuntime, startFleet, table } from "./live/support";
+import { type BenchFleet, type DsoStatusView, type Running, counter, deploymentList, dsoManifest, fmt, load, machine, progress, sleep, startBenchRuntime, startFleet, table, runBench } from "./live/support";
 import { ObjectWatch } from "./live/object-watch";
 import { RequestCounter, describeKinds, total } from "./live/request-count";
 
@@ -207,10 +207,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -14,6 +14,7 @@ import { type RuntimeHandle, type StartOptions, startRuntime } from "../../runti
 import { dsoCrdManifest } from "../../schema/crd";
 import { API_GROUP, API_VERSION, PLURAL } from "../../schema/dso-names";
 import { LocalFleet, fleetBinDir } from "../../test/support/fleet";
+import { deployment } from "../../test/support/workloads";
 import { onboardMember } from "../../test/support/onboard";
 import { eventually } from "../../test/support/workloads";
 
@@ -110,20 +111,7 @@ export async function startFleet(members: readonly string[]): Promise<BenchFleet
 }
 
 export function deploymentList(names: readonly string[], replicas: number, namespace = "default"): string {
-  return JSON.stringify({
-    apiVersion: "v1",
-    kind: "List",
-    items: names.map((name) => ({
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name, namespace },
-      spec: {
-        replicas,
-        selector: { matchLabels: { app: name } },
-        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image: "registry.invalid/app:1" }] } },
-      },
-    })),
-  });
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => deployment(name, replicas, namespace)) });
 }
 
 export function dsoManifest(
@@ -249,4 +237,15 @@ export async function startCluster(bench: BenchFleet, cluster: string): Promise<
     await bench.fleetCommand("stop", cluster);
   }
   throw new Error(`${cluster}: components still dead after 3 starts`);
+}
+
+/** Runs a benchmark's main and exits with its outcome (fleets and runtimes are stopped in its finally). */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
 }
