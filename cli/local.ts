@@ -7,8 +7,10 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { parse } from "yaml";
 import { DEFAULT_OPTIONS } from "../runtime/options";
 import { startRuntime } from "../runtime/runtime";
+import { loadStackConfig } from "../schema/stack-config";
 
 const root = resolve(__dirname, "../..");
 const fleetDir = join(root, ".fleet", "local");
@@ -100,7 +102,8 @@ export function localDown(): void {
   run(join(tools.fleetBin, "fleet"), ["down", "--dir", fleetDir]);
 }
 
+/** The hub namespace the local stack installs the runtime into, read as the program reads it. */
 function readHubNamespace(): string {
-  const match = /namespace:\s*(\S+)/.exec(readFileSync(join(root, "stacks/Pulumi.local.yaml"), "utf8"));
-  return match?.[1] ?? DEFAULT_OPTIONS.namespace;
+  const values = (parse(readFileSync(join(root, "stacks/Pulumi.local.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
+  return loadStackConfig((key) => (values[`fleetscale:${key}`] === undefined ? undefined : JSON.stringify(values[`fleetscale:${key}`]))).hub.namespace;
 }

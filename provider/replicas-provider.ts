@@ -16,6 +16,7 @@
  * - delete() leaves the workloads running as they are, unless scaleToZeroOnDelete.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { workloadKey } from "../engine/dso-input";
 import { parseDuration } from "../engine/duration";
 import type { MemberRecord } from "../engine/health";
 import { settle } from "../engine/settle";
@@ -142,7 +143,7 @@ async function liveTotal(inputs: ReplicasInputs): Promise<number> {
 /** The plan with every member healthy: what preview shows per member. */
 function weightedPlan(inputs: ReplicasInputs, totalReplicas: number): Record<string, number> {
   const settled = settle({
-    workload: `${inputs.dsoNamespace}/${inputs.dsoName}`,
+    workload: workloadOf(inputs),
     totalReplicas,
     policy: policyOf(inputs),
     previous: {},
@@ -157,7 +158,7 @@ async function apply(inputs: ReplicasInputs, previous: Record<string, MemberReco
   const clients = await memberClients(inputs);
   const targets: MemberTarget[] = inputs.members.map((m) => ({ spec: engineMember(m), ref: workloadRef(inputs, m.name), access: clients.get(m.name)! }));
   const result = await converge(
-    { workload: `${inputs.dsoNamespace}/${inputs.dsoName}`, totalReplicas, previousTotalReplicas: previousTotal, policy: policyOf(inputs), previous, members: targets },
+    { workload: workloadOf(inputs), totalReplicas, previousTotalReplicas: previousTotal, policy: policyOf(inputs), previous, members: targets },
     { timeoutMs: inputs.timeoutSeconds * 1000 },
   );
   const last = result.last;
@@ -192,6 +193,11 @@ async function memberClients(inputs: ReplicasInputs): Promise<Map<string, Member
 function workloadRef(inputs: ReplicasInputs, member: string): WorkloadRef {
   const namespace = inputs.members.find((m) => m.name === member)?.targetNamespace ?? inputs.dsoNamespace;
   return { kind: inputs.targetKind, namespace, name: inputs.targetName };
+}
+
+/** The same key the runtime plans with (engine/dso-input.ts), so ties fall the same way for both. */
+function workloadOf(inputs: ReplicasInputs): string {
+  return workloadKey({ metadata: { namespace: inputs.dsoNamespace, name: inputs.dsoName } });
 }
 
 function engineMember(m: ReplicasMember) {

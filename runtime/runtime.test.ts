@@ -8,6 +8,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { HubClient } from "../members/hub";
 import { MemberClient, type WorkloadRef } from "../members/client";
 import { dsoCrdManifest } from "../schema/crd";
+import type { DsoStatus } from "../schema/dso";
 import { API_GROUP, API_VERSION, PLURAL } from "../schema/dso-names";
 import { LocalFleet, fleetBinDir } from "../test/support/fleet";
 import { onboardMember } from "../test/support/onboard";
@@ -38,25 +39,7 @@ interface Running {
   onLine?: (line: LogLine) => void;
 }
 
-interface MemberStatus {
-  id: string;
-  state: string;
-  description: string;
-  currentReplicas: number;
-  desiredReplicas: number;
-  excluded: boolean;
-  lastStatusChangeTime: string;
-}
-
-interface Status {
-  membersHealthyCount?: number;
-  membersTotalCount?: number;
-  totalCurrentReplicas?: number;
-  selector?: string;
-  observedGeneration?: number;
-  conditions?: { type: string; status: string; reason: string; message: string; lastTransitionTime: string }[];
-  memberClusterStatuses?: Record<string, MemberStatus>;
-}
+type Status = DsoStatus;
 
 /** A port nothing listens on right now. */
 function freePort(): Promise<number> {

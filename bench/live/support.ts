@@ -13,6 +13,7 @@ import { DEFAULT_OPTIONS } from "../../runtime/options";
 import { type RuntimeHandle, type StartOptions, startRuntime } from "../../runtime/runtime";
 import { dsoCrdManifest } from "../../schema/crd";
 import { API_GROUP, API_VERSION, PLURAL } from "../../schema/dso-names";
+import type { DsoStatus } from "../../schema/dso";
 import { LocalFleet, fleetBinDir } from "../../test/support/fleet";
 import { deployment } from "../../test/support/workloads";
 import { onboardMember } from "../../test/support/onboard";
@@ -135,20 +136,8 @@ export async function patchDso(custom: k8s.CustomObjectsApi, name: string, patch
   await custom.patchNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: PLURAL, name, body: patch });
 }
 
-export interface MemberStatus {
-  state: string;
-  description: string;
-  currentReplicas: number;
-  desiredReplicas: number;
-  excluded: boolean;
-  lastStatusChangeTime: string;
-}
-export interface DsoStatusView {
-  observedGeneration?: number;
-  totalCurrentReplicas?: number;
-  conditions?: { type: string; status: string; reason: string; message: string }[];
-  memberClusterStatuses?: Record<string, MemberStatus>;
-}
+/** DSO status as the runtime writes it (schema/dso.ts). */
+export type DsoStatusView = DsoStatus;
 
 export async function dsoStatus(custom: k8s.CustomObjectsApi, name: string, namespace = "default"): Promise<DsoStatusView> {
   const dso = (await custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: PLURAL, name })) as { status?: DsoStatusView };

@@ -9,6 +9,7 @@
  * it) and the runtime always plan from the same number.
  */
 import type * as k8s from "@kubernetes/client-node";
+import { workloadKey } from "../../engine/dso-input";
 import type { DistributedScaledObject } from "../../schema/dso";
 import { API_GROUP, API_VERSION, PLURAL } from "../../schema/dso-names";
 import type { Logger } from "../log";
@@ -41,7 +42,7 @@ export function autoscaledTotal(hub: HubConnection, log: Logger, clock: () => nu
   return async (dso: DistributedScaledObject) => {
     const current = declaredTotal(dso);
     if (dso.spec.scaledObjectSpec.triggers.length === 0) return current;
-    const key = `${dso.metadata.namespace ?? "default"}/${dso.metadata.name}`;
+    const key = workloadKey(dso);
     try {
       if (await kedaPresent()) {
         const result = await ensureScaledObject(hub, dso);
