@@ -2,7 +2,8 @@
  * Reconciles DistributedScaledObjects while this instance leads. Events are coalesced
  * per DSO and a DSO has at most one reconcile in flight (a trigger during one runs it
  * again afterwards); different DSOs reconcile in parallel. Each reconcile is one
- * reconcileStep (engine plan + member writes), then status, Event and metrics.
+ * reconcileStep (engine plan + member writes), then Event and metrics; the status it
+ * computes is written behind it (status-writer.ts), so a reconcile never waits for the hub.
  *
  * What triggers a DSO: its spec changing (generation), a change in a member's cache for
  * its workload, its members' health changing, membership changing, a timer at the next
@@ -21,7 +22,8 @@ import { refKey } from "./member-state";
 import type { MemberRegistry } from "./members";
 import type { RuntimeMetrics } from "./metrics";
 import { rebalanceOf } from "./rebalance";
-import { invalidSpecStatus, recordsFromStatus, sameStatus, statusOf } from "./status";
+import { invalidSpecStatus, recordsFromStatus, statusOf } from "./status";
+import { StatusWriter } from "./status-writer";
 import { nextHealthDeadline } from "./wake";
 import { messageOf } from "./watch";
 
@@ -58,7 +60,7 @@ interface Memory {
   uid: string | undefined;
   records: Record<string, MemberRecord>;
   total: number;
-  /** The status as last written (or found): compared against to write only changes. */
+  /** The status last computed: the previous one for the next (times of state changes carry over). */
   status: DsoStatus | undefined;
   workload: string;
   members: string[];
@@ -80,13 +82,27 @@ export class Reconciler {
   private readonly byMember = new Map<string, Set<string>>();
   private readonly byWorkload = new Map<string, Set<string>>();
   private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly status: StatusWriter;
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.status = new StatusWriter({
+      write: async (namespace, name, status) => {
+        await deps.hub.writeStatus(namespace, name, status);
+      },
+      isLeader: deps.isLeader,
+      written: () => deps.metrics.statusWrites.inc(),
+      failed: (key, error) => {
+        deps.log.warn({ dso: key, err: messageOf(error) }, "status write failed; retrying");
+        if (this.active) this.wakeAt(key, Date.now() + deps.settings.retryMs);
+      },
+    });
+  }
 
   /** Leadership gained: start from what the status says, since another leader may have moved things. */
   resume(): void {
     this.active = true;
     this.memory.clear();
+    this.status.reset();
     this.resyncTimer = setInterval(() => this.triggerAll(), this.deps.settings.resyncIntervalMs);
     this.triggerAll();
   }
@@ -102,6 +118,7 @@ export class Reconciler {
 
   async drain(): Promise<void> {
     await Promise.all([...this.queue.values()].map((entry) => entry.done));
+    await this.status.drain();
   }
 
   dsoChanged(change: "add" | "update" | "delete", dso: DsoObject): void {
@@ -165,6 +182,7 @@ export class Reconciler {
     clearTimeout(this.wakeTimers.get(key));
     this.wakeTimers.delete(key);
     this.generations.delete(key);
+    this.status.forget(key);
     const memory = this.memory.get(key);
     if (memory) this.deps.metrics.forgetWorkload(memory.workload, memory.members);
     this.memory.delete(key);
@@ -202,7 +220,9 @@ export class Reconciler {
       if (!(error instanceof ValidationError)) throw error;
       this.unindex(key);
       log.warn({ problems: error.problems }, "invalid spec; nothing is moved");
-      await this.writeStatusIfChanged(key, invalidSpecStatus(previousStatus, generation, error, Date.now()), previousStatus, remembered);
+      const status = invalidSpecStatus(previousStatus, generation, error, Date.now());
+      if (remembered) remembered.status = status;
+      this.status.submit(key, status, lenientStatus(raw.status));
       return;
     }
 
@@ -241,7 +261,10 @@ export class Reconciler {
 
     const now = Date.now();
     const { plan } = step;
-    const memory: Memory = { uid, records: recordsOf(plan), total, status: previousStatus, workload, members: specs.map((m) => m.name) };
+    const ids = Object.fromEntries(specs.map((m) => [m.name, members.get(m.name)?.id ?? ""]));
+    const selector = specs.map((m) => members.get(m.name)?.selectorOf(refs.get(m.name)!)).find((s) => s !== undefined);
+    const status = statusOf({ generation, plan, observations: step.observations, ids, selector, previous: previousStatus, now });
+    const memory: Memory = { uid, records: recordsOf(plan), total, status, workload, members: specs.map((m) => m.name) };
     if (remembered && remembered.members.some((m) => !memory.members.includes(m))) {
       metrics.forgetWorkload(workload, remembered.members.filter((m) => !memory.members.includes(m)));
     }
@@ -259,10 +282,7 @@ export class Reconciler {
     }
     metrics.recordPlan(workload, plan, step.observations);
 
-    const ids = Object.fromEntries(specs.map((m) => [m.name, members.get(m.name)?.id ?? ""]));
-    const selector = specs.map((m) => members.get(m.name)?.selectorOf(refs.get(m.name)!)).find((s) => s !== undefined);
-    const status = statusOf({ generation, plan, observations: step.observations, ids, selector, previous: previousStatus, now });
-    await this.writeStatusIfChanged(key, status, previousStatus, memory);
+    this.status.submit(key, status, lenientStatus(raw.status));
 
     const failed = step.writes.some((w) => w.error);
     const deadline = nextHealthDeadline(plan, policyOf(spec).gracePeriodMs, now);
@@ -280,14 +300,6 @@ export class Reconciler {
         await access.scale(ref, replicas);
       },
     };
-  }
-
-  private async writeStatusIfChanged(key: string, status: DsoStatus, previous: DsoStatus | undefined, memory: Memory | undefined): Promise<void> {
-    if (sameStatus(status, previous) || !this.deps.isLeader()) return;
-    const [namespace, name] = key.split("/") as [string, string];
-    await this.deps.hub.writeStatus(namespace, name, status);
-    this.deps.metrics.statusWrites.inc();
-    if (memory) memory.status = status;
   }
 
   private index(key: string, refs: ReadonlyMap<string, WorkloadRef>): void {
