@@ -15,6 +15,7 @@ import { onboardMember } from "../test/support/onboard";
 import { deployment, eventually } from "../test/support/workloads";
 import { clientNode } from "../members/client-node";
 import { DEFAULT_OPTIONS } from "./options";
+import type { RuntimeOptions } from "./options";
 import { type RuntimeHandle, startRuntime } from "./runtime";
 
 const HUB_NAMESPACE = "fleetscale-system";
@@ -64,7 +65,7 @@ describe("runtime on a real fleet", () => {
   /** Every log line of every runtime started here, stopped ones included. */
   const logText: string[] = [];
 
-  async function start(identity: string): Promise<Running> {
+  async function start(identity: string, overrides: Partial<RuntimeOptions> = {}): Promise<Running> {
     const running: Running = { handle: undefined as unknown as RuntimeHandle, lines: [] };
     const destination = {
       write: (line: string) => {
@@ -85,6 +86,7 @@ describe("runtime on a real fleet", () => {
       identity,
       logLevel: "info",
       logDestination: destination,
+      ...overrides,
     });
     runtimes.push(running);
     return running;
@@ -392,6 +394,72 @@ describe("runtime on a real fleet", () => {
     assert.ok(lines.some((l) => l.msg === "leader lease released"));
     assert.equal(fleet.kubectl("hub", "get", "lease", "fleetscale-runtime", "-n", HUB_NAMESPACE, "-o", "jsonpath={.spec.holderIdentity}"), "");
     logText.push(stdout);
+  });
+
+  it("(g) a member whose workload is deleted, or cannot get its replicas ready, is failed over after grace and recovers once fixed", async () => {
+    const g = await start("runtime-g", { notReadyDeadlineMs: 3_000 });
+    await eventually("g leads", () => g.handle.isLeader(), (l) => l, 20_000);
+    const web2 = { ...web, name: "web2" };
+    const states: string[] = [];
+    /** Waits for a status, keeping every distinct member-2 state passed on the way. */
+    const until = (what: string, done: (s: Status) => boolean, timeoutMs = 20_000) =>
+      eventually(what, () => status("web2"), (s) => {
+        const state = memberState(s, "member-2");
+        if (state && states.at(-1) !== state) states.push(state);
+        return done(s);
+      }, timeoutMs);
+    fleet.apply("hub", {
+      apiVersion: `${API_GROUP}/${API_VERSION}`,
+      kind: "DistributedScaledObject",
+      metadata: { name: "web2", namespace: "default" },
+      spec: {
+        memberClusters: [
+          { name: "member-1", weight: 1 },
+          { name: "member-2", weight: 1 },
+        ],
+        rebalancingPolicy: { gracePeriod: "4s", maxRebalancePercentage: 50 },
+        scaledObjectSpec: { scaleTargetRef: { name: "web2" } },
+        totalTargetReplicas: 4,
+      },
+    });
+    await eventually("2/2 placed", () => specs(web2), (s) => s[0] === 2 && s[1] === 2, 20_000);
+    await until("Ready", (s) => condition(s, "Ready")?.status === "True");
+
+    // The Deployment deleted in member-2: WorkloadMissing within grace, then its share moves.
+    fleet.kubectl("member-2", "delete", "deployment", "web2", "-n", "default");
+    const missing = await until("WorkloadMissing", (s) => memberState(s, "member-2") === "WorkloadMissing");
+    assert.equal(missing.memberClusterStatuses!["member-2"]!.excluded, false);
+    assert.equal((await specs(web2))[0], 2, "nothing moves within the grace period");
+    await eventually("member-1 takes all 4", () => specs(web2), (s) => s[0] === 4, 20_000);
+    await until("member-2 Excluded", (s) => memberState(s, "member-2") === "Excluded");
+
+    // Recreated with no replicas: probation, then its share back.
+    fleet.apply("member-2", deployment("web2", 0));
+    await until("member-2 Recovering", (s) => memberState(s, "member-2") === "Recovering");
+    await eventually("back to 2/2", () => specs(web2), (s) => s[0] === 2 && s[1] === 2, 30_000);
+    await until("member-2 Ready", (s) => memberState(s, "member-2") === "Ready" && condition(s, "Ready")?.status === "True");
+    assert.deepEqual(states, ["Ready", "WorkloadMissing", "Excluded", "Recovering", "Ready"]);
+
+    // No node in member-2 takes new pods: the replicas it is given stay Pending, NotReady after the deadline, then excluded.
+    const nodes = fleet.kubectl("member-2", "get", "nodes", "-o", "name").split(/\s+/).filter(Boolean);
+    fleet.kubectl("member-2", "cordon", ...nodes);
+    try {
+      states.length = 0;
+      await patchSpec([{ op: "replace", path: "/spec/totalTargetReplicas", value: 8 }], "web2");
+      await eventually("4/4 asked", () => specs(web2), (s) => s[0] === 4 && s[1] === 4, 20_000);
+      const notReady = await until("NotReady", (s) => memberState(s, "member-2") === "NotReady");
+      assert.match(notReady.memberClusterStatuses!["member-2"]!.description, /2 of 4 replicas ready/);
+      await eventually("member-1 takes all 8", () => specs(web2), (s) => s[0] === 8, 20_000);
+      await until("member-2 Excluded", (s) => memberState(s, "member-2") === "Excluded");
+    } finally {
+      fleet.kubectl("member-2", "uncordon", ...nodes);
+    }
+    await until("member-2 Recovering", (s) => memberState(s, "member-2") === "Recovering");
+    await eventually("back to 4/4", () => specs(web2), (s) => s[0] === 4 && s[1] === 4, 40_000);
+    await until("member-2 Ready", (s) => memberState(s, "member-2") === "Ready" && condition(s, "Ready")?.status === "True", 40_000);
+    assert.deepEqual(states, ["Ready", "NotReady", "Excluded", "Recovering", "Ready"]);
+    fleet.kubectl("hub", "delete", "dso", "web2", "-n", "default");
+    await stop(g);
   });
 
   it("logs are JSON and never carry a member token", () => {
