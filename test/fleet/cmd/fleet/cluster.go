@@ -253,33 +253,162 @@ func (c *Cluster) create(ctx context.Context, f *Fleet, nodes int) error {
 // start restarts all components of a stopped cluster (data is kept in its etcd data dir).
 func (c *Cluster) start(ctx context.Context, f *Fleet) error {
 	c.removeStalePidFiles()
+	if err := c.waitPortsFree(ctx); err != nil {
+		return err
+	}
 	if err := c.kwokctl(ctx, f, "start", "cluster"); err != nil {
 		return err
 	}
 	return c.waitReady(ctx, true)
 }
 
-// removeStalePidFiles removes pid files of components that are no longer running (crashed or
-// killed). kwokctl skips a component whose pid file names a process that still exists, and a
-// killed component can linger as a zombie or its pid can be reused.
-func (c *Cluster) removeStalePidFiles() {
-	files, _ := filepath.Glob(filepath.Join(c.workdir(), "pids", "*.pid"))
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-		if err == nil {
-			if p, ok := readProc(pid); ok && strings.Contains(p.cmdline, c.workdir()+"/") {
-				continue
-			}
-		}
-		_ = os.Remove(file)
+// component is one process of a cluster, named as kwokctl names its pid and log files.
+type component struct {
+	name   string
+	ports  []int
+	health string // URL that answers 200 while the component works ("" for the apiserver: waitAPI)
+}
+
+// components lists the processes of the cluster in the order kwokctl starts them.
+func (c *Cluster) components() []component {
+	p := c.Ports
+	url := func(scheme string, port int, path string) string {
+		return scheme + "://127.0.0.1:" + strconv.Itoa(port) + path
+	}
+	return []component{
+		{"etcd", []int{p.Etcd, p.EtcdPeer}, url("http", p.Etcd, "/health")},
+		{"kube-apiserver", []int{p.KubeApiserver}, ""},
+		{"kube-controller-manager", []int{p.KubeControllerManager}, url("https", p.KubeControllerManager, "/healthz")},
+		{"kube-scheduler", []int{p.KubeScheduler}, url("https", p.KubeScheduler, "/healthz")},
+		{"kwok-controller", []int{p.KwokController}, url("http", p.KwokController, "/healthz")},
 	}
 }
 
+// running returns the process named by a component's pid file if it is alive and belongs to
+// this cluster. kwokctl trusts any live pid, but a killed component can linger as a zombie or
+// its pid can be reused.
+func (c *Cluster) running(name string) (proc, bool) {
+	raw, err := os.ReadFile(filepath.Join(c.workdir(), "pids", name+".pid"))
+	if err != nil {
+		return proc{}, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return proc{}, false
+	}
+	p, ok := readProc(pid)
+	return p, ok && strings.Contains(p.cmdline, c.workdir()+"/")
+}
+
+// removeStalePidFiles removes pid files of components that are no longer running (crashed or
+// killed), so that kwokctl starts them again.
+func (c *Cluster) removeStalePidFiles() {
+	files, _ := filepath.Glob(filepath.Join(c.workdir(), "pids", "*.pid"))
+	for _, file := range files {
+		if _, ok := c.running(strings.TrimSuffix(filepath.Base(file), ".pid")); !ok {
+			_ = os.Remove(file)
+		}
+	}
+}
+
+// waitPortsFree waits until the components that are not running can bind their ports. While a
+// cluster is stopped its ports are free for any program to take; the component would then exit
+// at once ("bind: address already in use") while kwokctl and the apiserver checks succeed. The
+// short wait covers a process that is still exiting.
+func (c *Cluster) waitPortsFree(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, comp := range c.components() {
+		if _, ok := c.running(comp.name); ok {
+			continue
+		}
+		for _, port := range comp.ports {
+			for !portFree(port) {
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("%s: port %d of %s is in use by %s; stop it, or make a new fleet (fleet down, fleet up) to get other ports",
+						c.Name, port, comp.name, portHolder(port))
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// waitComponents waits until every component runs and answers its health check. kwokctl does not
+// look at the processes after starting them, so without this a component that exits at once
+// would leave the cluster without a scheduler or controllers while the apiserver looks fine.
+func (c *Cluster) waitComponents(ctx context.Context) error {
+	hc := &http.Client{
+		Timeout: 2 * time.Second,
+		Transport: &http.Transport{
+			// The controller-manager and the scheduler serve a certificate they made up at startup.
+			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
+			DisableKeepAlives: true,
+		},
+	}
+	check := func(comp component) error {
+		if comp.health == "" {
+			return nil
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, comp.health, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s: %s", comp.health, resp.Status, bytes.TrimSpace(body))
+		}
+		return nil
+	}
+	comps := c.components()
+	for _, comp := range comps {
+		for {
+			if err := c.checkRunning(comp); err != nil {
+				return err
+			}
+			err := check(comp)
+			if err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("timed out waiting for %s: %s: %v", c.Name, comp.name, err)
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}
+	// One may have exited while the others were checked.
+	for _, comp := range comps {
+		if err := c.checkRunning(comp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkRunning fails with the end of the component's log if its process is not running.
+func (c *Cluster) checkRunning(comp component) error {
+	if _, ok := c.running(comp.name); ok {
+		return nil
+	}
+	log := filepath.Join(c.workdir(), "logs", comp.name+".log")
+	b, _ := os.ReadFile(log)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
+	}
+	return fmt.Errorf("%s: %s is not running; end of %s:\n%s", c.Name, comp.name, log, strings.Join(lines, "\n"))
+}
+
 // stop terminates every component of the cluster: SIGTERM (etcd last), then SIGKILL after 15s.
+// It returns once every process has exited, so their ports are free for `start`.
 func (c *Cluster) stop() error {
 	order := []string{"kwok-controller", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"}
 	pidDir := filepath.Join(c.workdir(), "pids")
@@ -328,12 +457,15 @@ func (c *Cluster) stop() error {
 			rest = append(rest, p)
 		}
 	}
-	killProcs(kwok)
+	left := killProcs(kwok)
 	if len(kwok) > 0 {
 		c.releaseNodeLeases()
 	}
-	killProcs(rest)
-	if left := findProcs(prefix); len(left) > 0 {
+	if left = append(left, killProcs(rest)...); len(left) == 0 {
+		// Started meanwhile, e.g. by a kwokctl that was still running.
+		left = findProcs(prefix)
+	}
+	if len(left) > 0 {
 		return fmt.Errorf("%s: processes still running after stop: %v", c.Name, left)
 	}
 	return nil
@@ -453,14 +585,18 @@ func (c *Cluster) waitAPI(ctx context.Context) error {
 	return poll(ctx, c.Name+": apiserver /readyz", func() error { return c.healthy(ctx) })
 }
 
-// waitReady waits for /readyz, a Ready node (if wanted) and the default ServiceAccount
-// (pods cannot be admitted before the serviceaccount controller created it).
+// waitReady waits for /readyz, every component running and healthy, a Ready node (if wanted)
+// and the default ServiceAccount (pods cannot be admitted before the serviceaccount controller
+// created it).
 func (c *Cluster) waitReady(ctx context.Context, wantNode bool) error {
 	hc, err := c.client()
 	if err != nil {
 		return err
 	}
 	if err := c.waitAPI(ctx); err != nil {
+		return err
+	}
+	if err := c.waitComponents(ctx); err != nil {
 		return err
 	}
 	if wantNode {
@@ -509,10 +645,17 @@ func poll(ctx context.Context, what string, f func() error) error {
 	}
 }
 
-// allocatePorts returns n distinct free loopback ports. They are picked at random below the
-// kernel's ephemeral range (so outgoing connections never take them) and held open until all are
-// chosen; random choice keeps concurrently starting fleets apart.
-func allocatePorts(n int) ([]int, error) {
+// allocatePorts returns n distinct free loopback ports for the fleet in d and records them in the
+// port registry. They are picked at random below the kernel's ephemeral range (so outgoing
+// connections never take them), skipping the ports of other fleets: those of a stopped cluster
+// are free as far as the kernel knows, but its components need them back on `fleet start`.
+func allocatePorts(d string, n int) ([]int, error) {
+	unlock, err := lockPortRegistry()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	reserved := reservedPorts()
 	var listeners []net.Listener
 	defer func() {
 		for _, l := range listeners {
@@ -530,6 +673,9 @@ func allocatePorts(n int) ([]int, error) {
 			return nil, errors.New("could not find free ports")
 		}
 		p := lo + rand.IntN(hi-lo)
+		if reserved[p] {
+			continue
+		}
 		// The components bind 127.0.0.1 only, but nothing may hold the port on the wildcard
 		// address either; test that first, then hold the loopback port until all are chosen.
 		l2, err := net.Listen("tcp", ":"+strconv.Itoa(p))
@@ -543,6 +689,9 @@ func allocatePorts(n int) ([]int, error) {
 		}
 		listeners = append(listeners, l)
 		ports = append(ports, p)
+	}
+	if err := reservePorts(d, ports); err != nil {
+		return nil, err
 	}
 	return ports, nil
 }
@@ -627,18 +776,22 @@ func findProcs(prefix string) []proc {
 }
 
 // killProcs sends SIGTERM to each process in order, waiting for it to exit (15s) before the
-// next one, and SIGKILL to anything that does not exit.
-func killProcs(procs []proc) {
+// next one, and SIGKILL to anything that does not exit. It returns those that did not exit.
+func killProcs(procs []proc) []proc {
+	var left []proc
 	for _, p := range procs {
-		if _, ok := readProc(p.pid); !ok {
+		if exited(p.pid) {
 			continue
 		}
 		_ = syscall.Kill(p.pid, syscall.SIGTERM)
 		if !waitGone(p.pid, 15*time.Second) {
 			_ = syscall.Kill(p.pid, syscall.SIGKILL)
-			waitGone(p.pid, 5*time.Second)
+			if !waitGone(p.pid, 5*time.Second) {
+				left = append(left, p)
+			}
 		}
 	}
+	return left
 }
 
 // killAll sends SIGTERM to all processes at once, then SIGKILL to those still there after 10s.
@@ -660,7 +813,7 @@ func killAll(procs []proc) {
 func waitGone(pid int, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for {
-		if _, ok := readProc(pid); !ok {
+		if exited(pid) {
 			return true
 		}
 		if time.Now().After(deadline) {
@@ -668,4 +821,26 @@ func waitGone(pid int, d time.Duration) bool {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// exited reports whether every thread of a process has exited. /proc shows a Go process's main
+// thread as a zombie, or with an empty command line, while its other threads are still exiting
+// and its sockets still open (measured: up to ~9 ms after SIGKILL); its ports are free only once
+// no thread is left.
+func exited(pid int) bool {
+	status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return true
+	}
+	zombie, threads := false, ""
+	for _, l := range strings.Split(string(status), "\n") {
+		k, v, _ := strings.Cut(l, ":")
+		switch v = strings.TrimSpace(v); k {
+		case "State":
+			zombie = strings.HasPrefix(v, "Z") || strings.HasPrefix(v, "X")
+		case "Threads":
+			threads = v
+		}
+	}
+	return zombie && threads == "1"
 }

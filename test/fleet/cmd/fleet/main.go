@@ -132,7 +132,7 @@ func cmdUp(args []string) error {
 		return err
 	}
 
-	ports, err := allocatePorts(len(names) * portsPerCluster)
+	ports, err := allocatePorts(d, len(names)*portsPerCluster)
 	if err != nil {
 		return err
 	}
@@ -290,7 +290,8 @@ func cmdDown(args []string) error {
 	return nil
 }
 
-// teardown kills every process of the fleet in d and deletes its state (d itself stays).
+// teardown kills every process of the fleet in d, deletes its state (d itself stays) and
+// releases its ports.
 func teardown(d string) error {
 	if f, err := loadFleet(d); err == nil {
 		var wg sync.WaitGroup
@@ -327,7 +328,7 @@ func teardown(d string) error {
 	}
 	entries, err := os.ReadDir(d)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return releasePorts(d)
 	} else if err != nil {
 		return err
 	}
@@ -336,7 +337,7 @@ func teardown(d string) error {
 			return err
 		}
 	}
-	return nil
+	return releasePorts(d)
 }
 
 func clusterNames(s string) ([]string, error) {
@@ -374,7 +375,7 @@ func validName(n string) bool {
 	return true
 }
 
-var components = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwokctl", "kubectl"}
+var binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwokctl", "kubectl"}
 
 func binDir(flagValue string) (string, error) {
 	candidates := []string{flagValue, os.Getenv("FLEET_BIN_DIR")}
@@ -388,7 +389,7 @@ func binDir(flagValue string) (string, error) {
 			continue
 		}
 		ok := true
-		for _, b := range components {
+		for _, b := range binaries {
 			if st, err := os.Stat(filepath.Join(c, b)); err != nil || st.IsDir() {
 				ok = false
 				break
@@ -398,7 +399,7 @@ func binDir(flagValue string) (string, error) {
 			return filepath.Abs(c)
 		}
 	}
-	return "", fmt.Errorf("binaries %v not found (looked in --bin-dir, $FLEET_BIN_DIR, next to fleet); run test/fleet/build.sh", components)
+	return "", fmt.Errorf("binaries %v not found (looked in --bin-dir, $FLEET_BIN_DIR, next to fleet); run test/fleet/build.sh", binaries)
 }
 
 func readVersion(bin, key string) string {
