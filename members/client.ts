@@ -9,7 +9,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import type { Observation } from "../engine/health";
 import type { FailureState } from "../engine/states";
-import { clientNode, timeoutOptions } from "./client-node";
+import { clientNode, kubeConfigFromString, timeoutOptions } from "./client-node";
 
 export interface WorkloadRef {
   kind: "Deployment" | "StatefulSet";
@@ -64,9 +64,9 @@ export class MemberClient {
     options: MemberClientOptions = {},
   ) {
     const lib = clientNode();
-    const config = new lib.KubeConfig();
+    let config: k8s.KubeConfig;
     try {
-      config.loadFromString(kubeconfig);
+      config = kubeConfigFromString(kubeconfig);
     } catch (error) {
       throw new MemberError(name, "Unauthorized", `kubeconfig cannot be read: ${(error as Error).message}`);
     }

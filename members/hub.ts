@@ -4,7 +4,7 @@
  */
 import type * as k8s from "@kubernetes/client-node";
 import { MEMBER_LABEL } from "../components/labels";
-import { clientNode } from "./client-node";
+import { clientNode, kubeConfigFromString } from "./client-node";
 import { API_GROUP, API_VERSION, PLURAL } from "../schema/dso-names";
 
 export class HubClient {
@@ -13,8 +13,7 @@ export class HubClient {
 
   constructor(kubeconfig: string) {
     const lib = clientNode();
-    const config = new lib.KubeConfig();
-    config.loadFromString(kubeconfig);
+    const config = kubeConfigFromString(kubeconfig);
     this.core = config.makeApiClient(lib.CoreV1Api);
     this.custom = config.makeApiClient(lib.CustomObjectsApi);
   }

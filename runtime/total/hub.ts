@@ -4,16 +4,13 @@
  * reconcile loop.
  */
 import type * as k8s from "@kubernetes/client-node";
-import { clientNode } from "../../members/client-node";
+import { kubeConfigFromString } from "../../members/client-node";
 
 /** The hub as callers have it: a kubeconfig's content, or a KubeConfig they loaded themselves. */
 export type HubConnection = string | k8s.KubeConfig;
 
 export function hubKubeConfig(hub: HubConnection): k8s.KubeConfig {
-  if (typeof hub !== "string") return hub;
-  const config = new (clientNode().KubeConfig)();
-  config.loadFromString(hub);
-  return config;
+  return typeof hub === "string" ? kubeConfigFromString(hub) : hub;
 }
 
 export const DEFAULT_HUB_TIMEOUT_MS = 10_000;
