@@ -5,6 +5,7 @@
  * bench itself quiet, that is the runtime's own traffic, counted at the source.
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { performance } from "node:perf_hooks";
 
 export type RequestKind = "probe" | "watch" | "list" | "scale" | "status" | "lease" | "event" | "other";
 
@@ -69,4 +70,62 @@ export function describeKinds(kinds: Map<RequestKind, number> | undefined): stri
     .sort((a, b) => b[1] - a[1])
     .map(([k, n]) => `${k} ${n}`)
     .join(", ") || "none";
+}
+
+/**
+ * Time from a request's creation to its response headers (or error), per API server and
+ * kind, for requests created while started: the client's queue, the network and the
+ * server, as this process sees it (a busy event loop adds to it).
+ */
+export class RequestLatency {
+  /** origin -> kind -> latencies in ms */
+  readonly latencies = new Map<string, Map<RequestKind, number[]>>();
+  private readonly started = new WeakMap<object, { origin: string; kind: RequestKind; at: number }>();
+  private readonly onCreate = (message: unknown) => {
+    const request = (message as { request: { origin: string | URL; method: string; path: string } }).request;
+    this.started.set(request, { origin: String(request.origin).replace(/\/$/, ""), kind: kindOf(request.method, request.path), at: performance.now() });
+  };
+  private readonly onDone = (message: unknown) => {
+    const request = (message as { request: object }).request;
+    const start = this.started.get(request);
+    if (!start) return;
+    this.started.delete(request);
+    const byKind = this.latencies.get(start.origin) ?? new Map<RequestKind, number[]>();
+    const list = byKind.get(start.kind) ?? [];
+    list.push(performance.now() - start.at);
+    byKind.set(start.kind, list);
+    this.latencies.set(start.origin, byKind);
+  };
+
+  /** origin -> connections opened (TCP + TLS) */
+  readonly connections = new Map<string, number>();
+  private readonly onConnected = (message: unknown) => {
+    const params = (message as { connectParams: { protocol: string; hostname: string; port: string | number } }).connectParams;
+    const origin = `${params.protocol}//${params.hostname}:${params.port}`;
+    this.connections.set(origin, (this.connections.get(origin) ?? 0) + 1);
+  };
+
+  start(): void {
+    subscribe("undici:request:create", this.onCreate);
+    subscribe("undici:request:headers", this.onDone);
+    subscribe("undici:request:error", this.onDone);
+    subscribe("undici:client:connected", this.onConnected);
+  }
+
+  stop(): void {
+    unsubscribe("undici:request:create", this.onCreate);
+    unsubscribe("undici:request:headers", this.onDone);
+    unsubscribe("undici:request:error", this.onDone);
+    unsubscribe("undici:client:connected", this.onConnected);
+  }
+
+  /** Connections opened to the given servers. */
+  connectionsTo(origins: readonly string[]): number {
+    return origins.reduce((sum, o) => sum + (this.connections.get(o) ?? 0), 0);
+  }
+
+  /** The latencies of one kind of request to the given servers. */
+  of(origins: readonly string[], kind: RequestKind): number[] {
+    return origins.flatMap((o) => this.latencies.get(o)?.get(kind) ?? []);
+  }
 }

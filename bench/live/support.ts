@@ -80,11 +80,13 @@ export interface BenchFleet {
   kubectlInput(cluster: string, input: string, ...args: string[]): Promise<string>;
 }
 
-export async function startFleet(members: readonly string[]): Promise<BenchFleet> {
+/** Hub + members, members onboarded, DSO CRD established. `nodes`: kwok nodes per cluster (launcher default 1, 110 pods each). */
+export async function startFleet(members: readonly string[], options: { nodes?: number } = {}): Promise<BenchFleet> {
   const started = Date.now();
-  const fleet = LocalFleet.start({ clusters: ["hub", ...members] });
+  const clusters = ["hub", ...members];
+  const fleet = LocalFleet.start({ clusters, nodes: options.nodes });
   try {
-    progress(`fleet of ${members.length + 1} clusters up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    progress(`fleet of ${members.length + 1} clusters${options.nodes === undefined ? "" : ` with ${options.nodes} kwok nodes each`} up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     for (const member of members) onboardMember(fleet, { hub: "hub", member, hubNamespace: HUB_NAMESPACE });
     fleet.apply("hub", dsoCrdManifest());
     const crd = `${PLURAL}.${API_GROUP}`;
@@ -148,6 +150,7 @@ export async function dsoStatus(custom: k8s.CustomObjectsApi, name: string, name
 
 export interface LogLine {
   msg: string;
+  /** Epoch ms (converted from the runtime's ISO time). */
   time: number;
   member?: string;
   from?: number;
@@ -175,8 +178,11 @@ export async function startBenchRuntime(fleet: LocalFleet, identity: string, ove
     logDestination: {
       write: (text: string) => {
         const line = JSON.parse(text) as LogLine;
-        // Keep what the benchmarks count, not every line (1,000 DSOs log a lot).
-        if (line.msg === "scaled" || line.msg === "scale failed" || line.msg === "member unhealthy" || line.msg === "member health changed" || line.msg === "reconcile failed" || line.msg === "became leader") {
+        // The runtime logs ISO times (pino isoTime); LogLine.time is epoch ms.
+        if (typeof line.time === "string") line.time = Date.parse(line.time);
+        // Keep what the benchmarks count and every warning or error, not every line (1,000 DSOs log a lot).
+        const warning = typeof line.level === "number" && line.level >= 40;
+        if (warning || line.msg === "scaled" || line.msg === "member unhealthy" || line.msg === "member health changed" || line.msg === "reconcile failed" || line.msg === "became leader") {
           running.lines.push(line);
         }
         running.onLine?.(line);

@@ -33,13 +33,16 @@ export class LocalFleet {
     private readonly removeDir: boolean,
   ) {}
 
-  /** Starts clusters (default: hub, member-1, member-2) in `dir`, or in a fresh temporary directory. */
-  static start(options: { clusters?: readonly string[]; dir?: string } = {}): LocalFleet {
+  /**
+   * Starts clusters (default: hub, member-1, member-2) in `dir`, or in a fresh temporary
+   * directory; `nodes` kwok nodes per cluster (launcher default 1, 110 pods each).
+   */
+  static start(options: { clusters?: readonly string[]; dir?: string; nodes?: number } = {}): LocalFleet {
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), "fleetscale-fleet-"));
     const fleet = new LocalFleet(dir, options.dir === undefined);
     const clusters = (options.clusters ?? ["hub", "member-1", "member-2"]).join(",");
     try {
-      fleet.run("up", "--dir", dir, "--clusters", clusters);
+      fleet.run("up", "--dir", dir, "--clusters", clusters, ...(options.nodes === undefined ? [] : ["--nodes", String(options.nodes)]));
     } catch (error) {
       fleet.down();
       throw error;
