@@ -338,10 +338,10 @@ describe("runtime on a real fleet", () => {
       assert.ok(w.member === "member-1" ? w.to! > w.from! : w.to! < w.from!, `write against the plan: ${JSON.stringify(w)}`);
       assert.ok(Math.abs(w.to! - w.from!) <= 2, `step ${JSON.stringify(w)} exceeds the budget`);
     }
-    const settled = await status();
-
-    // A restart once converged writes nothing at all, to members or to status.
+    // A restart once converged writes nothing at all, to members or to status. The status
+    // to keep is the one b leaves: stopping drains its last status write.
     await stop(b);
+    const settled = await status();
     const c = await start("runtime-c");
     await eventually("c leads", () => c.handle.isLeader(), (l) => l, 10_000);
     await sleep(3_000);

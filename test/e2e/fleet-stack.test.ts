@@ -105,7 +105,8 @@ describe("fleetscale stack on a real fleet with the real Pulumi engine", () => {
     await stack.up();
     assert.ok(await storedKubeconfig("member-3"));
     assert.match(fleet.kubectl("member-3", "get", "clusterroles", "-l", "app.kubernetes.io/managed-by=fleetscale", "-o", "name"), /clusterrole/);
-    assert.equal((await replicas("member-3")).desired, 3, "10 replicas over 5:5:5");
+    // 10 over 5:5:5 leaves one replica to a tie; for workload default/web member-3 ranks first (engine/tiebreak.ts).
+    assert.equal((await replicas("member-3")).desired, 4, "10 replicas over 5:5:5, member-3 winning the tie");
 
     stack.writeConfig(config({ "member-1": 5, "member-2": 5 }));
     await stack.up();
