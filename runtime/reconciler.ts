@@ -222,7 +222,7 @@ export class Reconciler {
       log.warn({ problems: error.problems }, "invalid spec; nothing is moved");
       const status = invalidSpecStatus(previousStatus, generation, error, Date.now());
       if (remembered) remembered.status = status;
-      this.status.submit(key, status, lenientStatus(raw.status));
+      this.status.submit(key, status, () => lenientStatus(raw.status));
       return;
     }
 
@@ -282,7 +282,7 @@ export class Reconciler {
     }
     metrics.recordPlan(workload, plan, step.observations);
 
-    this.status.submit(key, status, lenientStatus(raw.status));
+    this.status.submit(key, status, () => lenientStatus(raw.status));
 
     const failed = step.writes.some((w) => w.error);
     const deadline = nextHealthDeadline(plan, policyOf(spec).gracePeriodMs, now);

@@ -27,17 +27,17 @@ function harness(options: { leader?: () => boolean; failOn?: number } = {}) {
 describe("status writer", () => {
   it("writes nothing when the hub already has the status", async () => {
     const { writer, writes, settle } = harness();
-    writer.submit("ns/web", status(3), status(3));
+    writer.submit("ns/web", status(3), () => status(3));
     await settle();
     assert.equal(writes.length, 0);
   });
 
   it("keeps one write in flight per DSO and only the newest status behind it", async () => {
     const { writer, writes, settle, written } = harness();
-    writer.submit("ns/web", status(1), undefined);
-    writer.submit("ns/web", status(2), undefined);
-    writer.submit("ns/web", status(3), undefined);
-    writer.submit("ns/other", status(9), undefined);
+    writer.submit("ns/web", status(1), () => undefined);
+    writer.submit("ns/web", status(2), () => undefined);
+    writer.submit("ns/web", status(3), () => undefined);
+    writer.submit("ns/other", status(9), () => undefined);
     await settle();
     assert.deepEqual(writes.map((w) => [w.key, w.status.totalCurrentReplicas]), [["ns/web", 1], ["ns/other", 9]]);
     writes[0]!.release();
@@ -48,16 +48,16 @@ describe("status writer", () => {
     await writer.drain();
     assert.equal(written(), 3);
     // What was written is the reference from now on, not the status found when it started.
-    writer.submit("ns/web", status(3), status(1));
+    writer.submit("ns/web", status(3), () => status(1));
     await settle();
     assert.equal(writes.length, 3);
   });
 
   it("skips a queued status equal to the one just written", async () => {
     const { writer, writes, settle } = harness();
-    writer.submit("ns/web", status(1), undefined);
-    writer.submit("ns/web", status(2), undefined);
-    writer.submit("ns/web", status(1), undefined);
+    writer.submit("ns/web", status(1), () => undefined);
+    writer.submit("ns/web", status(2), () => undefined);
+    writer.submit("ns/web", status(1), () => undefined);
     await settle();
     writes[0]!.release();
     await writer.drain();
@@ -66,13 +66,13 @@ describe("status writer", () => {
 
   it("reports a failed write and writes the same status again when it is submitted again", async () => {
     const { writer, writes, failures, settle, written } = harness({ failOn: 4 });
-    writer.submit("ns/web", status(4), status(2));
+    writer.submit("ns/web", status(4), () => status(2));
     await settle();
     writes[0]!.release();
     await writer.drain();
     assert.deepEqual(failures, ["ns/web: hub said 500"]);
     assert.equal(written(), 0);
-    writer.submit("ns/web", status(4), status(2));
+    writer.submit("ns/web", status(4), () => status(2));
     await settle();
     assert.equal(writes.length, 2, "the hub still has the old status, so the retry writes");
   });
@@ -80,20 +80,20 @@ describe("status writer", () => {
   it("writes nothing without the lease, and a new term compares against the hub again", async () => {
     let leader = false;
     const { writer, writes, settle } = harness({ leader: () => leader });
-    writer.submit("ns/web", status(5), undefined);
+    writer.submit("ns/web", status(5), () => undefined);
     await writer.drain();
     assert.equal(writes.length, 0);
     leader = true;
     writer.reset();
-    writer.submit("ns/web", status(5), status(5));
+    writer.submit("ns/web", status(5), () => status(5));
     await settle();
     assert.equal(writes.length, 0, "the hub holds 5 already");
   });
 
   it("drops what is queued for a deleted DSO", async () => {
     const { writer, writes, settle } = harness();
-    writer.submit("ns/web", status(1), undefined);
-    writer.submit("ns/web", status(2), undefined);
+    writer.submit("ns/web", status(1), () => undefined);
+    writer.submit("ns/web", status(2), () => undefined);
     await settle();
     writer.forget("ns/web");
     writes[0]!.release();

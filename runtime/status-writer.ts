@@ -26,11 +26,11 @@ export class StatusWriter {
 
   /**
    * Queues `status` for the DSO `key` ("namespace/name") unless the hub already has it.
-   * `found` is the status in the object the reconcile read, the reference until this
-   * leader has written one itself.
+   * `found` gives the status in the object the reconcile read, the reference until this
+   * leader has written one itself; it is asked for only then (it parses the object).
    */
-  submit(key: string, status: DsoStatus, found: DsoStatus | undefined): void {
-    if (!this.stored.has(key)) this.stored.set(key, found);
+  submit(key: string, status: DsoStatus, found: () => DsoStatus | undefined): void {
+    if (!this.stored.has(key)) this.stored.set(key, found());
     if (!this.inFlight.has(key) && sameStatus(status, this.stored.get(key))) {
       this.pending.delete(key);
       return;
