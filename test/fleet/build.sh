@@ -10,12 +10,13 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
+. "$here/../go-step.sh"
 
 command -v go >/dev/null || { echo "build.sh: go is not on PATH" >&2; exit 1; }
 command -v sha256sum >/dev/null || { echo "build.sh: sha256sum is missing" >&2; exit 1; }
 
 cache_root="${FLEETSCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fleetscale}"
-key="$(cat go.mod go.sum build.sh | sha256sum | cut -c1-16)"
+key="$(cat go.mod go.sum build.sh ../go-step.sh | sha256sum | cut -c1-16)"
 out="$cache_root/fleet/$key"
 bin="$out/bin"
 
@@ -44,7 +45,7 @@ build_launcher() {
   echo "build.sh: building fleet launcher" >&2
   local tmp
   tmp="$(mktemp -d "$out/.fleet-XXXXXX")"
-  go build -p 2 -o "$tmp/fleet" ./cmd/fleet
+  go_step "building the fleet launcher" go build -p 2 -o "$tmp/fleet" ./cmd/fleet
   mv -f "$tmp/fleet" "$bin/fleet"
   echo "$src_hash" >"$bin/.fleet-src"
   rmdir "$tmp"
@@ -58,7 +59,7 @@ if command -v flock >/dev/null; then flock 9; fi
 if ! have_all; then
   start=$(date +%s)
   echo "build.sh: building Kubernetes $kube_version, etcd, kwok $kwok_version into $bin (a cold build takes ~6 min on 2 idle cores)" >&2
-  go mod download >&2
+  go_step "downloading the Go modules of test/fleet/go.mod" go mod download
   rm -rf "$out"/.build-* "$out"/.fleet-*   # debris of interrupted builds (we hold the lock)
   tmp="$out/.build-$$"
   mkdir -p "$tmp"
@@ -76,7 +77,7 @@ if ! have_all; then
   export CGO_ENABLED=0
   build_one() { # name package
     echo "build.sh:   $1 <- $2" >&2
-    go build -p 2 -ldflags "$ldflags" -o "$tmp/$1" "$2" >&2
+    go_step "building $1 ($2)" go build -p 2 -ldflags "$ldflags" -o "$tmp/$1" "$2"
   }
   build_one etcd go.etcd.io/etcd/server/v3
   build_one kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver

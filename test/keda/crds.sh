@@ -21,8 +21,9 @@ trap 'rm -rf "$scratch"' EXIT
 cd "$scratch"
 
 for version in "${versions[@]}"; do
-  if ! info="$(go mod download -json "github.com/kedacore/keda/v2@${version}" 2>/dev/null)"; then
-    echo "crds.sh: github.com/kedacore/keda/v2@${version} not available, trying the next version" >&2
+  if ! info="$(go mod download -json "github.com/kedacore/keda/v2@${version}" 2>&1)"; then
+    why="$(printf '%s\n' "$info" | sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' | head -n1)"
+    echo "crds.sh: github.com/kedacore/keda/v2@${version} not available (${why:-$info}), trying the next version" >&2
     continue
   fi
   dir="$(printf '%s\n' "$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' | head -n1)"
@@ -35,5 +36,5 @@ for version in "${versions[@]}"; do
   echo "crds.sh: KEDA ${version} has no $crds/keda.sh_scaledobjects.yaml" >&2
 done
 
-echo "crds.sh: no KEDA version could be downloaded (tried ${versions[*]})" >&2
+echo "crds.sh: no KEDA version could be downloaded from GOPROXY=$(go env GOPROXY) (tried ${versions[*]}; reasons above)" >&2
 exit 1

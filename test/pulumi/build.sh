@@ -13,6 +13,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$here/../go-step.sh"
 
 pulumi_version="v3.259.0"        # = "@pulumi/pulumi" in package.json (without the v)
 langhost_version="v3.68.0"       # last sdk/v3 release that contains nodejs/cmd/pulumi-language-nodejs
@@ -23,7 +24,7 @@ die() { echo "build.sh: $*" >&2; exit 1; }
 cache_root="${FLEETSCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fleetscale}"
 key="$(
   cd "$here"
-  { echo build.sh; find cli langhost kubernetes -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) | LC_ALL=C sort; } |
+  { echo build.sh; echo ../go-step.sh; find cli langhost kubernetes -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) | LC_ALL=C sort; } |
     while read -r f; do printf '%s\n' "$f"; sha256sum <"$f"; done | sha256sum | cut -c1-16
 )"
 out="$cache_root/pulumi/$key"
@@ -51,11 +52,18 @@ mkdir -p "$tmp/bin" "$tmp/home" "$tmp/src"
 start=$SECONDS
 step() { echo "build.sh: [$((SECONDS - start))s] $*" >&2; }
 
-# module_dir MODULE_DIR MODULE_PATH: where the go command unpacked MODULE_PATH (downloads it if needed).
+# module_dir MODULE_DIR MODULE_PATH: the directory of MODULE_PATH (at the version MODULE_DIR's
+# go.mod requires) in the module cache, downloading it first if needed. `go list -m` alone only
+# reports modules already in the cache, which hid a missing download on warm machines.
 module_dir() {
-  local d
-  d="$(cd "$1" && go list -m -f '{{.Dir}}' "$2")" || die "cannot resolve $2 in $1"
-  [[ -n "$d" && -d "$d" ]] || die "$2 has no directory in the module cache"
+  local info d version
+  version="$(cd "$1" && go list -m -f '{{.Version}}' "$2")" || die "$2 is not required by $1/go.mod"
+  if ! info="$(cd "$1" && go mod download -json "$2" 2>&1)"; then
+    d="$(printf '%s\n' "$info" | sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' | head -n1)"
+    die "cannot download Go module $2@$version from GOPROXY=$(go env GOPROXY): ${d:-$info}"
+  fi
+  d="$(printf '%s\n' "$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' | head -n1)"
+  [[ -n "$d" && -d "$d" ]] || die "go mod download reported no directory for $2@$version"
   echo "$d"
 }
 
@@ -63,14 +71,14 @@ module_dir() {
 # some (e.g. gocloud.dev's pseudo-version) while serving the .mod/.zip that `go build` actually needs.
 step "GOPROXY=$(go env GOPROXY)"
 step "building pulumi $pulumi_version (github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)"
-(cd "$here/cli" && go build -p 2 -o "$tmp/bin/pulumi" \
+(cd "$here/cli" && go_step "building the pulumi CLI" go build -p 2 -o "$tmp/bin/pulumi" \
   -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$pulumi_version" \
-  github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) || die "building the pulumi CLI failed"
+  github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 
 step "building pulumi-language-nodejs $langhost_version (github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs)"
-(cd "$here/langhost" && go build -p 2 -o "$tmp/bin/pulumi-language-nodejs" \
+(cd "$here/langhost" && go_step "building the Node.js language host" go build -p 2 -o "$tmp/bin/pulumi-language-nodejs" \
   -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$langhost_version" \
-  github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs) || die "building the Node.js language host failed"
+  github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs)
 
 step "copying pulumi-resource-pulumi-nodejs from sdk/v3 $pulumi_version"
 sdk_dir="$(module_dir "$here/cli" github.com/pulumi/pulumi/sdk/v3)"
@@ -82,10 +90,10 @@ k8s_cmd="$(module_dir "$here/kubernetes" github.com/pulumi/pulumi-kubernetes/pro
 cp -R "$here/kubernetes" "$tmp/src/kubernetes"
 (
   cd "$tmp/src/kubernetes"
-  go run ./gen "$k8s_cmd" . "$k8s_version"
-  go build -p 2 -o "$tmp/src/pulumi-resource-kubernetes" \
+  go_step "generating the kubernetes provider's embedded schema" go run ./gen "$k8s_cmd" . "$k8s_version"
+  go_step "building the kubernetes provider" go build -p 2 -o "$tmp/src/pulumi-resource-kubernetes" \
     -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$k8s_version" .
-) || die "building the kubernetes provider failed"
+)
 
 step "installing resource plugin kubernetes $k8s_version into home/"
 (
