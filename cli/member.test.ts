@@ -39,7 +39,10 @@ describe("fleetscale member, with the real Pulumi CLI", () => {
     const before = configText();
     const cases: [string[], RegExp][] = [
       [["member", "add", "Member_2", "--kubeconfig", fleet.cluster("member-2").kubeconfig], /<name>: must be a DNS-1123 label/],
-      [["member", "add", "member-2", "--kubeconfig", fleet.cluster("member-2").kubeconfig, "--weight", "0"], /--weight: Too small/],
+      [["member", "add", "member-2", "--kubeconfig", fleet.cluster("member-2").kubeconfig, "--weight", "-1"], /--weight: must be a whole number in decimal digits, not "-1"/],
+      [["member", "add", "member-2", "--kubeconfig", fleet.cluster("member-2").kubeconfig, "--weight", ""], /--weight: must be a whole number in decimal digits, not ""/],
+      [["member", "add", "member-2", "--kubeconfig", fleet.cluster("member-2").kubeconfig, "--weight", "0x10"], /--weight: must be a whole number in decimal digits, not "0x10"/],
+      [["member", "add", "member-2", "--kubeconfig", fleet.cluster("member-2").kubeconfig, "--weight", "1000001"], /--weight: Too big/],
       [["member", "add", "member-2", "--kubeconfig", fleet.cluster("member-2").kubeconfig, "--api-url", "not a url"], /--api-url: /],
       [["member", "add", "member-2", "--kubeconfig", "/nonexistent"], /--kubeconfig: ENOENT/],
       [["member", "add", "member-1", "--kubeconfig", fleet.cluster("member-2").kubeconfig], /member "member-1" already exists/],
@@ -50,6 +53,15 @@ describe("fleetscale member, with the real Pulumi CLI", () => {
       assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
       assert.match(run.stderr, expected);
     }
+    assert.equal(configText(), before);
+  });
+
+  it("adds a member at weight 0, to drain it, and removes it again", () => {
+    const before = configText();
+    const added = fleetscale("member", "add", "member-2", "--kubeconfig", fleet.cluster("member-2").kubeconfig, "--weight", "0", "--by-path");
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(configText(), /member-2:\s+kubeconfigPath: \S+\s+weight: 0\b/);
+    assert.equal(fleetscale("member", "remove", "member-2").code, 0);
     assert.equal(configText(), before);
   });
 

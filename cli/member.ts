@@ -14,6 +14,7 @@ import { HubClient } from "../members/hub";
 import { memberName } from "../schema/dso";
 import { type StackConfig, loadStackConfig, memberConfigSchema } from "../schema/stack-config";
 import { ValidationError, parseOrThrow } from "../schema/validate";
+import { decimalDigits } from "./decimal";
 import { type StackRef, getConfigPath, readRawConfig, removeConfigPath, setConfigPath } from "./stack-config-store";
 import { renderTable } from "./table";
 
@@ -35,7 +36,7 @@ export function addMember(name: string, options: AddOptions): string {
   } catch (error) {
     throw new ValidationError("member", [{ path: "--kubeconfig", message: (error as Error).message }]);
   }
-  const weight = options.weight === undefined ? undefined : Number(options.weight);
+  const weight = options.weight === undefined ? undefined : parseOrThrow(decimalDigits, options.weight, "member", "--weight");
   const member = parseMemberOptions({ ...(options.byPath ? { kubeconfigPath: file } : { kubeconfig: content }), apiUrl: options.apiUrl, weight });
   const current = currentConfig(options);
   if (name in current.members) throw new ValidationError("member", [{ path: "<name>", message: `member "${name}" already exists` }]);

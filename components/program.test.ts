@@ -22,7 +22,7 @@ describe("the Pulumi program", () => {
   it("rejects a bad config with every problem by config path, before registering any resource", async () => {
     const before = registrations.length;
     assert.throws(
-      () => runProgram({ hub: { kubeconfigPath: "hub.kubeconfig", replicas: 9 }, members: { "m-1": { kubeconfigPath: "m.kubeconfig", weight: 0 } }, workloads: { web: { scaledObjectSpec: {} } } }),
+      () => runProgram({ hub: { kubeconfigPath: "hub.kubeconfig", replicas: 9 }, members: { "m-1": { kubeconfigPath: "m.kubeconfig", weight: -1 } }, workloads: { web: { scaledObjectSpec: {} } } }),
       (error: unknown) => {
         assert.ok(error instanceof ValidationError, String(error));
         assert.deepEqual(

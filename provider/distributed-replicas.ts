@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { dnsLabel, dsoSpecSchema } from "../schema/dso";
+import { declaredTotal } from "../schema/plan-input";
 import { parseOrThrow } from "../schema/validate";
 import { type MemberState, type ReplicasInputs, replicasProvider } from "./replicas-provider";
 
@@ -47,7 +48,7 @@ export class DistributedReplicas extends pulumi.dynamic.Resource {
       maxRebalancePercentage: spec.rebalancingPolicy.maxRebalancePercentage,
       targetKind: spec.scaledObjectSpec.scaleTargetRef.kind,
       targetName: spec.scaledObjectSpec.scaleTargetRef.name,
-      declaredTotal: spec.totalTargetReplicas ?? spec.scaledObjectSpec.minReplicaCount ?? 0,
+      declaredTotal: declaredTotal(spec),
       timeoutSeconds: valid.timeoutSeconds,
       scaleToZeroOnDelete: valid.scaleToZeroOnDelete,
       totalReplicas: undefined,

@@ -4,8 +4,9 @@
  * same modules the runtime uses.
  *
  * Pulumi serializes this object as code. It therefore imports no zod schemas (inputs
- * are validated in the program, in distributed-replicas.ts) and loads client-node
- * lazily inside the member and hub clients.
+ * are validated in the program, in distributed-replicas.ts; schema/plan-input.ts, the
+ * mapping to engine inputs it shares with the runtime and the CLI, takes only their
+ * types) and loads client-node lazily inside the member and hub clients.
  *
  * - check() computes the weighted plan per member as an input, so `pulumi preview
  *   --diff` shows `plan.<member>: old => new` when a weight or the total changes.
@@ -16,7 +17,6 @@
  * - delete() leaves the workloads running as they are, unless scaleToZeroOnDelete.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { workloadKey } from "../engine/dso-input";
 import { parseDuration } from "../engine/duration";
 import type { MemberRecord } from "../engine/health";
 import { settle } from "../engine/settle";
@@ -25,6 +25,7 @@ import { FleetError, failuresOf, fanOut } from "../members/fan-out";
 import { HubClient } from "../members/hub";
 import { converge } from "../reconcile/converge";
 import type { MemberTarget } from "../reconcile/step";
+import { engineMemberOf, memberInputsOf, policyOf, workloadKey } from "../schema/plan-input";
 
 export interface ReplicasMember {
   name: string;
@@ -148,7 +149,7 @@ function weightedPlan(inputs: ReplicasInputs, totalReplicas: number): Record<str
     policy: policyOf(inputs),
     previous: {},
     now: 0,
-    members: inputs.members.map((m) => ({ ...engineMember(m), observation: { healthy: true, readyReplicas: 0, currentReplicas: 0 } })),
+    members: memberInputsOf(inputs.members, () => ({ healthy: true, readyReplicas: 0, currentReplicas: 0 })),
   }).plan;
   return Object.fromEntries(settled.members.map((m) => [m.name, m.desiredReplicas]));
 }
@@ -156,7 +157,7 @@ function weightedPlan(inputs: ReplicasInputs, totalReplicas: number): Record<str
 async function apply(inputs: ReplicasInputs, previous: Record<string, MemberRecord>, previousTotal?: number): Promise<ReplicasOutputs> {
   const totalReplicas = inputs.totalReplicas ?? inputs.declaredTotal;
   const clients = await memberClients(inputs);
-  const targets: MemberTarget[] = inputs.members.map((m) => ({ spec: engineMember(m), ref: workloadRef(inputs, m.name), access: clients.get(m.name)! }));
+  const targets: MemberTarget[] = inputs.members.map((m) => ({ spec: engineMemberOf(m), ref: workloadRef(inputs, m.name), access: clients.get(m.name)! }));
   const result = await converge(
     { workload: workloadOf(inputs), totalReplicas, previousTotalReplicas: previousTotal, policy: policyOf(inputs), previous, members: targets },
     { timeoutMs: inputs.timeoutSeconds * 1000 },
@@ -195,15 +196,7 @@ function workloadRef(inputs: ReplicasInputs, member: string): WorkloadRef {
   return { kind: inputs.targetKind, namespace, name: inputs.targetName };
 }
 
-/** The same key the runtime plans with (engine/dso-input.ts), so ties fall the same way for both. */
+/** The same key the runtime plans with, so ties fall the same way for both. */
 function workloadOf(inputs: ReplicasInputs): string {
   return workloadKey({ metadata: { namespace: inputs.dsoNamespace, name: inputs.dsoName } });
-}
-
-function engineMember(m: ReplicasMember) {
-  return { name: m.name, weight: m.weight, minReplicas: m.minReplicas, maxReplicas: m.maxReplicas };
-}
-
-function policyOf(inputs: ReplicasInputs) {
-  return { gracePeriodMs: parseDuration(inputs.gracePeriod)!, maxRebalancePercentage: inputs.maxRebalancePercentage };
 }

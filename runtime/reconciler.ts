@@ -9,12 +9,12 @@
  * its workload, its members' health changing, membership changing, a timer at the next
  * health deadline (grace or probation end), and a slow resync.
  */
-import { policyOf, memberSpecsOf, workloadKey } from "../engine/dso-input";
 import type { MemberRecord } from "../engine/health";
 import { recordsOf } from "../engine/plan";
 import { MemberError, type WorkloadRef } from "../members/client";
 import { type MemberAccess, type MemberTarget, reconcileStep } from "../reconcile/step";
 import { type DistributedScaledObject, type DsoSpec, type DsoStatus, dsoSchema, dsoStatusSchema } from "../schema/dso";
+import { engineMemberOf, memberSpecsOf, policyOf, workloadKey } from "../schema/plan-input";
 import { ValidationError, parseOrThrow } from "../schema/validate";
 import type { DsoObject, HubApi } from "./hub-api";
 import type { Logger } from "./log";
@@ -27,16 +27,16 @@ import { StatusWriter } from "./status-writer";
 import { nextHealthDeadline } from "./wake";
 import { messageOf } from "./watch";
 
+/** setTimeout fires at once beyond this (about 24.8 days); a longer wait wakes early and re-plans, which is harmless. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /**
  * The fleet-wide total for a DSO. The seam for total-replica sources (KEDA ScaledObject,
  * the built-in kubernetes-resource trigger): until they are wired in, the total is what
- * the spec declares, which is also where KEDA writes it through the scale subresource.
+ * the spec declares (declaredTotal), which is also where KEDA writes it through the scale
+ * subresource.
  */
 export type TotalSource = (dso: DistributedScaledObject) => number | Promise<number>;
-
-export function declaredTotal(dso: DistributedScaledObject): number {
-  return dso.spec.totalTargetReplicas ?? dso.spec.scaledObjectSpec.minReplicaCount ?? 0;
-}
 
 export interface ReconcilerSettings {
   resyncIntervalMs: number;
@@ -174,7 +174,7 @@ export class Reconciler {
     const timer = setTimeout(() => {
       this.wakeTimers.delete(key);
       this.trigger(key);
-    }, Math.max(0, at - Date.now()));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
     this.wakeTimers.set(key, timer);
   }
 
@@ -240,7 +240,7 @@ export class Reconciler {
     const targets: MemberTarget[] = specs.map((m) => {
       const connection = members.get(m.name);
       return {
-        spec: { name: m.name, weight: m.weight, minReplicas: m.minReplicas, maxReplicas: m.maxReplicas },
+        spec: engineMemberOf(m),
         ref: refs.get(m.name)!,
         access: connection ? this.leaderOnly(m.name, connection.access()) : new MemberError(m.name, "Unauthorized", "no kubeconfig Secret registers this member in the hub"),
       };
@@ -251,7 +251,7 @@ export class Reconciler {
       workload,
       totalReplicas: total,
       previousTotalReplicas: remembered?.total,
-      policy: policyOf(spec),
+      policy: policyOf(spec.rebalancingPolicy),
       previous: remembered?.records ?? recordsFromStatus(raw.status),
       members: targets,
       now: Date.now(),
@@ -285,7 +285,7 @@ export class Reconciler {
     this.status.submit(key, status, () => lenientStatus(raw.status));
 
     const failed = step.writes.some((w) => w.error);
-    const deadline = nextHealthDeadline(plan, policyOf(spec).gracePeriodMs, now);
+    const deadline = nextHealthDeadline(plan, policyOf(spec.rebalancingPolicy).gracePeriodMs, now);
     const retry = failed ? now + this.deps.settings.retryMs : undefined;
     const wake = [deadline === undefined ? undefined : deadline + WAKE_SLACK_MS, retry].filter((t): t is number => t !== undefined);
     if (wake.length > 0) this.wakeAt(key, Math.min(...wake));

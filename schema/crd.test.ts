@@ -30,11 +30,31 @@ describe("DistributedScaledObject CRD", () => {
     assert.equal(members["x-kubernetes-list-type"], "map");
     assert.deepEqual(members["x-kubernetes-list-map-keys"], ["name"]);
     assert.equal(members.items.properties.weight.default, 1);
-    assert.equal(members.items.properties.weight.minimum, 1);
+    assert.equal(members.items.properties.weight.minimum, 0, "weight 0 drains a member");
     assert.match(members.items["x-kubernetes-validations"][0].rule, /self\.minReplicas <= self\.maxReplicas/);
+    assert.deepEqual(members["x-kubernetes-validations"], [
+      { rule: "self.size() == 0 || self.exists(m, !has(m.weight) || m.weight > 0)", message: "at least one member needs a weight above 0: weight 0 drains a member, and with every member drained the replicas have nowhere to run" },
+    ]);
     const policy = root.properties.spec.properties.rebalancingPolicy.properties;
     assert.equal(policy.gracePeriod.default, "1m");
     assert.deepEqual([policy.maxRebalancePercentage.minimum, policy.maxRebalancePercentage.maximum], [1, 100]);
+  });
+
+  it("bounds every replica count as the int32 Kubernetes keeps it in", () => {
+    const spec = root.properties.spec.properties;
+    const sos = spec.scaledObjectSpec.properties;
+    const counts = {
+      totalTargetReplicas: spec.totalTargetReplicas,
+      "memberClusters[].minReplicas": spec.memberClusters.items.properties.minReplicas,
+      "memberClusters[].maxReplicas": spec.memberClusters.items.properties.maxReplicas,
+      "scaledObjectSpec.idleReplicaCount": sos.idleReplicaCount,
+      "scaledObjectSpec.minReplicaCount": sos.minReplicaCount,
+      "scaledObjectSpec.maxReplicaCount": sos.maxReplicaCount,
+    };
+    for (const [field, schema] of Object.entries(counts)) {
+      assert.deepEqual([schema.type, schema.format, schema.maximum], ["integer", "int32", 2_147_483_647], field);
+    }
+    assert.equal(sos.maxReplicaCount.minimum, 1);
   });
 
   it("keeps KEDA's open blocks open and the status map typed", () => {

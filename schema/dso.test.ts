@@ -53,6 +53,14 @@ describe("DistributedScaledObject schema", () => {
     ["a percentage of 101", withSpec({ rebalancingPolicy: { maxRebalancePercentage: 101 } }), /^spec\.rebalancingPolicy\.maxRebalancePercentage: Too big/],
     ["a member name that is not a DNS label", withSpec({ memberClusters: [{ name: "EU_1" }] }), /^spec\.memberClusters\[0\]\.name: must be a DNS-1123 label/],
     ["another API group", { ...valid, apiVersion: "keda.sh/v1alpha1" }, /^apiVersion: /],
+    ["every member at weight 0", withSpec({ memberClusters: [{ name: "a", weight: 0 }, { name: "b", weight: 0 }] }), /^spec\.memberClusters: at least one member needs a weight above 0/],
+    ["a gracePeriod too long to count in milliseconds", withSpec({ rebalancingPolicy: { gracePeriod: "99999999999999999999h" } }), /^spec\.rebalancingPolicy\.gracePeriod: is too long/],
+    ["a total above int32", withSpec({ totalTargetReplicas: 2 ** 31 }), /^spec\.totalTargetReplicas: must be at most 2147483647/],
+    ["a member minimum above int32", withSpec({ memberClusters: [{ name: "a", minReplicas: 2 ** 31 }] }), /^spec\.memberClusters\[0\]\.minReplicas: must be at most 2147483647/],
+    ["a member maximum above int32", withSpec({ memberClusters: [{ name: "a", maxReplicas: 1e20 }] }), /^spec\.memberClusters\[0\]\.maxReplicas: must be at most 2147483647/],
+    ["a minReplicaCount above int32", withSpec({ scaledObjectSpec: { scaleTargetRef: { name: "web" }, minReplicaCount: 2 ** 31 } }), /^spec\.scaledObjectSpec\.minReplicaCount: must be at most 2147483647/],
+    ["a maxReplicaCount above int32", withSpec({ scaledObjectSpec: { scaleTargetRef: { name: "web" }, maxReplicaCount: 2 ** 31 } }), /^spec\.scaledObjectSpec\.maxReplicaCount: must be at most 2147483647/],
+    ["an idleReplicaCount above int32", withSpec({ scaledObjectSpec: { scaleTargetRef: { name: "web" }, idleReplicaCount: 2 ** 31 } }), /^spec\.scaledObjectSpec\.idleReplicaCount: must be at most 2147483647/],
   ];
   for (const [what, input, expected] of cases) {
     it(`rejects ${what}, naming the field`, () => {
@@ -61,8 +69,24 @@ describe("DistributedScaledObject schema", () => {
     });
   }
 
+  it("accepts weight 0 (a drained member) beside a weighted one, and int32's largest counts", () => {
+    const max = 2_147_483_647;
+    const dso = parseOrThrow(
+      dsoSchema,
+      withSpec({
+        memberClusters: [{ name: "a", weight: 0, minReplicas: max, maxReplicas: max }, { name: "b" }],
+        scaledObjectSpec: { scaleTargetRef: { name: "web" }, idleReplicaCount: max, minReplicaCount: max, maxReplicaCount: max },
+        totalTargetReplicas: max,
+      }),
+      "dso",
+    );
+    assert.deepEqual(dso.spec.memberClusters.map((m) => m.weight), [0, 1]);
+    assert.equal(dso.spec.totalTargetReplicas, max);
+    assert.equal(parseOrThrow(dsoSchema, withSpec({ memberClusters: [] }), "dso").spec.memberClusters.length, 0, "an empty list takes the registered members");
+  });
+
   it("lists every problem of a manifest at once", () => {
-    const problems = problemsOf(withSpec({ memberClusters: [{ name: "a", weight: 0 }, { name: "a" }], rebalancingPolicy: { gracePeriod: "x", maxRebalancePercentage: 0 } }));
+    const problems = problemsOf(withSpec({ memberClusters: [{ name: "a", weight: -1 }, { name: "a" }], rebalancingPolicy: { gracePeriod: "x", maxRebalancePercentage: 0 } }));
     assert.equal(problems.length, 4, problems.join("\n"));
   });
 

@@ -4,6 +4,7 @@
  * Field names follow Kedify's DistributedScaledObject so existing manifests carry over.
  */
 import { z } from "zod";
+import { MAX_REPLICAS } from "../engine/plan";
 import { MEMBER_STATES } from "../engine/states";
 import { durationString } from "./duration";
 
@@ -34,13 +35,28 @@ export const MAX_MEMBERS = 256;
 /** Member names become parts of Secret and ServiceAccount names, hence the shorter limit. */
 export const memberName = dnsLabel.max(40);
 
+/**
+ * A replica count. Kubernetes keeps them in an int32 (a Deployment's replicas, the scale
+ * subresource, KEDA's bounds): a larger one would pass here and fail later, in the API
+ * server or the engine, far from the field that caused it. The format tells the API
+ * server the same.
+ */
+export const replicaCount = z
+  .int32({ error: (issue) => (issue.code === "too_big" && Number(issue.input) > MAX_REPLICAS ? `must be at most ${MAX_REPLICAS} (replica counts are int32 in Kubernetes)` : undefined) })
+  .min(0)
+  .meta({ format: "int32" });
+
+/** Said alike by our validation, the CRD's rule in the API server and the stack config. */
+export const ALL_WEIGHTS_ZERO = "at least one member needs a weight above 0: weight 0 drains a member, and with every member drained the replicas have nowhere to run";
+
 export const memberClusterSchema = z
   .strictObject({
     name: memberName,
-    weight: z.int().min(1).max(1_000_000).default(1),
+    // 0 drains the member while keeping it in the fleet (before maintenance, say).
+    weight: z.int().min(0).max(1_000_000).default(1),
     targetNamespace: dnsLabel.optional(),
-    minReplicas: z.int().min(0).optional(),
-    maxReplicas: z.int().min(0).optional(),
+    minReplicas: replicaCount.optional(),
+    maxReplicas: replicaCount.optional(),
   })
   .refine((m) => !(isObject(m) && typeof m.minReplicas === "number" && typeof m.maxReplicas === "number" && m.minReplicas > m.maxReplicas), {
     message: "minReplicas must not exceed maxReplicas",
@@ -79,9 +95,9 @@ export const scaledObjectSpecSchema = z
     pollingInterval: z.int().min(1).optional(),
     cooldownPeriod: z.int().min(0).optional(),
     initialCooldownPeriod: z.int().min(0).optional(),
-    idleReplicaCount: z.int().min(0).optional(),
-    minReplicaCount: z.int().min(0).optional(),
-    maxReplicaCount: z.int().min(1).optional(),
+    idleReplicaCount: replicaCount.optional(),
+    minReplicaCount: replicaCount.optional(),
+    maxReplicaCount: replicaCount.min(1).optional(),
     // KEDA's fallback and advanced blocks are passed to KEDA as they are; KEDA validates them.
     fallback: z.looseObject({}).optional(),
     advanced: z.looseObject({}).optional(),
@@ -96,8 +112,12 @@ export const dsoSpecSchema = z.strictObject({
   memberClusters: z
     .array(memberClusterSchema)
     .max(MAX_MEMBERS)
-    // The API server rejects duplicate names through the list-map keys.
-    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
+    // The API server rejects duplicate names through the list-map keys, and all weights 0 by the rule.
+    .meta({
+      "x-kubernetes-list-type": "map",
+      "x-kubernetes-list-map-keys": ["name"],
+      "x-kubernetes-validations": [{ rule: "self.size() == 0 || self.exists(m, !has(m.weight) || m.weight > 0)", message: ALL_WEIGHTS_ZERO }],
+    })
     .default([])
     .check(
       z.superRefine((members, ctx) => {
@@ -110,12 +130,18 @@ export const dsoSpecSchema = z.strictObject({
           }
           seen.add(name);
         });
+        if (allWeightsZero(members)) ctx.addIssue({ code: "custom", message: ALL_WEIGHTS_ZERO, input: members });
       }, { when: always }),
     ),
   rebalancingPolicy: rebalancingPolicySchema.prefault({}),
   scaledObjectSpec: scaledObjectSpecSchema,
-  totalTargetReplicas: z.int().min(0).optional(),
+  totalTargetReplicas: replicaCount.optional(),
 });
+
+/** An empty list means every registered member at weight 1, so only a non-empty list can be all 0. */
+export function allWeightsZero(members: readonly unknown[]): boolean {
+  return members.length > 0 && members.every((m) => isObject(m) && m.weight === 0);
+}
 
 export const memberClusterStatusSchema = z.strictObject({
   id: z.string(),
@@ -125,6 +151,11 @@ export const memberClusterStatusSchema = z.strictObject({
   desiredReplicas: z.int().min(0),
   excluded: z.boolean(),
   lastStatusChangeTime: z.iso.datetime(),
+  /**
+   * Exclusions in a row: each one lengthens the next probation. Dropped at the member's next
+   * failure if it stayed healthy long enough in between to be trusted afresh.
+   */
+  consecutiveFailures: z.int().min(1).optional(),
 });
 
 export const conditionSchema = z.strictObject({

@@ -32,7 +32,7 @@ describe("stack config", () => {
   it("lists every problem by config path before anything is registered", () => {
     const found = problems({
       hub: {},
-      members: { "eu-1": { kubeconfigPath: "a", weight: 0 }, EU2: { kubeconfigPath: "b" }, both: { kubeconfigPath: "c", inHub: true }, apiurl: { kubeconfigPath: "d", apiUrl: "ftp://x" } },
+      members: { "eu-1": { kubeconfigPath: "a", weight: -1 }, EU2: { kubeconfigPath: "b" }, both: { kubeconfigPath: "c", inHub: true }, apiurl: { kubeconfigPath: "d", apiUrl: "ftp://x" } },
       workloads: { web: { ...web, memberClusters: [{ name: "nowhere" }] } },
     });
     const expected = [
@@ -59,6 +59,26 @@ describe("stack config", () => {
       { numRuns: 2000 },
     );
     assert.throws(() => loadStackConfig(reader({ hub, members: "member-1", workloads: { web: { ...web, memberClusters: [{ name: "x" }] } } })), ValidationError);
+  });
+
+  it("accepts weight 0 (drained) for a member and in a workload's list, while another member keeps a weight", () => {
+    const config = loadStackConfig(
+      reader({ hub, members: { "eu-1": { kubeconfig: "k", weight: 0 }, "us-1": { kubeconfig: "k" } }, workloads: { web, api: { ...web, memberClusters: [{ name: "eu-1", weight: 0 }, { name: "us-1" }] } } }),
+    );
+    assert.equal(config.members["eu-1"]!.weight, 0);
+    assert.equal(config.workloads.api!.memberClusters[0]!.weight, 0);
+  });
+
+  it("rejects a workload whose members all have weight 0, listed or taken from the members", () => {
+    const members = { "eu-1": { kubeconfig: "k", weight: 0 }, "us-1": { kubeconfig: "k", weight: 0 } };
+    const found = problems({ hub, members, workloads: { web, api: { ...web, memberClusters: [{ name: "eu-1", weight: 0 }] }, pinned: { ...web, memberClusters: [{ name: "us-1", weight: 2 }] } } });
+    assert.deepEqual(found.map((p) => p.replace(/: .*/s, "")), ["fleetscale:workloads.api.memberClusters", "fleetscale:workloads.web.memberClusters"]);
+    for (const problem of found) assert.match(problem, /at least one member needs a weight above 0/);
+  });
+
+  it("bounds a workload's replica counts as int32, by config path", () => {
+    const found = problems({ hub, members: { "eu-1": { kubeconfig: "k" } }, workloads: { web: { ...web, totalTargetReplicas: 2 ** 31 } } });
+    assert.deepEqual(found, ["fleetscale:workloads.web.totalTargetReplicas: must be at most 2147483647 (replica counts are int32 in Kubernetes)"]);
   });
 
   it("rejects a plain string where a map belongs, and a second hub member", () => {

@@ -4,7 +4,7 @@
  * config fails `pulumi preview` with every problem listed by config path.
  */
 import { z } from "zod";
-import { dnsLabel, dsoSpecSchema, isObject, memberName } from "./dso";
+import { ALL_WEIGHTS_ZERO, allWeightsZero, dnsLabel, dsoSpecSchema, isObject, memberName } from "./dso";
 import { ValidationError, parseOrThrow } from "./validate";
 
 export const CONFIG_NAMESPACE = "fleetscale";
@@ -37,8 +37,8 @@ export const memberConfigSchema = z
     apiUrl: z.url({ protocol: /^https?$/ }).optional(),
     /** Namespace in the member for the scaler's ServiceAccount. */
     namespace: dnsLabel.default("fleetscale"),
-    /** Weight in workloads that do not list their members. */
-    weight: z.int().min(1).max(1_000_000).default(1),
+    /** Weight in workloads that do not list their members; 0 drains the member from them. */
+    weight: z.int().min(0).max(1_000_000).default(1),
     /** Changing it mints a new member credential on the next `pulumi up` and revokes the old one. */
     credentialGeneration: z.string().min(1).optional(),
   })
@@ -80,6 +80,11 @@ export const stackConfigSchema = z
             ctx.addIssue({ code: "custom", message: `unknown member "${member.name}" (members: ${Object.keys(members).join(", ") || "none"})`, path: ["workloads", workload, "memberClusters", index, "name"], input: member.name });
           }
         });
+        // A workload that lists no members spreads over all of them at their configured weights (components/workload-spec.ts).
+        const listsNone = isObject(spec) && (spec.memberClusters === undefined || (Array.isArray(spec.memberClusters) && spec.memberClusters.length === 0));
+        if (listsNone && allWeightsZero(Object.values(members))) {
+          ctx.addIssue({ code: "custom", message: `every member's weight is 0 and this workload lists no members of its own, so ${ALL_WEIGHTS_ZERO}`, path: ["workloads", workload, "memberClusters"], input: [] });
+        }
       }
     }, { when: () => true }),
   );

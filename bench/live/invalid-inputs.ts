@@ -70,7 +70,6 @@ function dsoMutations(): Mutation[] {
     const m = (s: Json) => s.spec.memberClusters[i];
     const w = `${member(i)}.weight`;
     list.push(
-      { id: `m${i}.weight=0`, slots: [w], expect: [w], apply: (s) => (m(s).weight = 0) },
       { id: `m${i}.weight=-3`, slots: [w], expect: [w], apply: (s) => (m(s).weight = -3) },
       { id: `m${i}.weight=1.5`, slots: [w], expect: [w], apply: (s) => (m(s).weight = 1.5) },
       { id: `m${i}.weight="2"`, slots: [w], expect: [w], apply: (s) => (m(s).weight = "2") },
@@ -79,12 +78,15 @@ function dsoMutations(): Mutation[] {
       { id: `m${i}.name=41 chars`, slots: [`${member(i)}.name`], expect: [`${member(i)}.name`], apply: (s) => (m(s).name = `m${"x".repeat(39)}${i}`) },
       { id: `m${i}.min>max`, slots: [`${member(i)}.minReplicas`, `${member(i)}.maxReplicas`], expect: [`${member(i)}.minReplicas`], apply: (s) => Object.assign(m(s), { minReplicas: 5, maxReplicas: 2 }) },
       { id: `m${i}.maxReplicas=-1`, slots: [`${member(i)}.maxReplicas`], expect: [`${member(i)}.maxReplicas`], apply: (s) => (m(s).maxReplicas = -1) },
+      { id: `m${i}.maxReplicas=2^31`, slots: [`${member(i)}.maxReplicas`], expect: [`${member(i)}.maxReplicas`], apply: (s) => (m(s).maxReplicas = 2 ** 31) },
       { id: `m${i}.unknown field`, slots: [`${member(i)}.wieght`], expect: [member(i)], apply: (s) => (m(s).wieght = 2) },
       { id: `m${i}.targetNamespace=Default`, slots: [`${member(i)}.targetNamespace`], expect: [`${member(i)}.targetNamespace`], apply: (s) => (m(s).targetNamespace = "Default") },
     );
   }
   list.push(
     { id: "duplicate member", slots: [`${member(1)}.name`], expect: [`${member(1)}.name`], apply: (s) => (s.spec.memberClusters[1].name = s.spec.memberClusters[0].name) },
+    // Weight 0 drains one member; all of them at 0 is the invalid case.
+    { id: "every weight 0", slots: DSO_MEMBERS.map((_, i) => `${member(i)}.weight`), expect: ["spec.memberClusters"], apply: (s) => s.spec.memberClusters.forEach((m: Json) => (m.weight = 0)) },
     { id: "257 members", slots: ["spec.memberClusters"], expect: ["spec.memberClusters"], apply: (s) => s.spec.memberClusters.push(...Array.from({ length: 254 }, (_, k) => ({ name: `extra-${k}`, weight: 1 }))) },
     { id: "memberClusters not a list", slots: ["spec.memberClusters"], expect: ["spec.memberClusters"], apply: (s) => (s.spec.memberClusters = "member-1") },
     { id: "gracePeriod=soon", slots: ["spec.rebalancingPolicy.gracePeriod"], expect: ["spec.rebalancingPolicy.gracePeriod"], apply: (s) => (s.spec.rebalancingPolicy.gracePeriod = "soon") },
@@ -94,6 +96,7 @@ function dsoMutations(): Mutation[] {
     { id: "totalTargetReplicas=-1", slots: ["spec.totalTargetReplicas"], expect: ["spec.totalTargetReplicas"], apply: (s) => (s.spec.totalTargetReplicas = -1) },
     { id: "totalTargetReplicas=2.5", slots: ["spec.totalTargetReplicas"], expect: ["spec.totalTargetReplicas"], apply: (s) => (s.spec.totalTargetReplicas = 2.5) },
     { id: "totalTargetReplicas=ten", slots: ["spec.totalTargetReplicas"], expect: ["spec.totalTargetReplicas"], apply: (s) => (s.spec.totalTargetReplicas = "ten") },
+    { id: "totalTargetReplicas=2^31", slots: ["spec.totalTargetReplicas"], expect: ["spec.totalTargetReplicas"], apply: (s) => (s.spec.totalTargetReplicas = 2 ** 31) },
     { id: "kind=Pod", slots: ["spec.scaledObjectSpec.scaleTargetRef.kind"], expect: ["spec.scaledObjectSpec.scaleTargetRef.kind"], apply: (s) => (s.spec.scaledObjectSpec.scaleTargetRef.kind = "Pod") },
     { id: "target name empty", slots: ["spec.scaledObjectSpec.scaleTargetRef.name"], expect: ["spec.scaledObjectSpec.scaleTargetRef.name"], apply: (s) => (s.spec.scaledObjectSpec.scaleTargetRef.name = "") },
     { id: "target name Web_App", slots: ["spec.scaledObjectSpec.scaleTargetRef.name"], expect: ["spec.scaledObjectSpec.scaleTargetRef.name"], apply: (s) => (s.spec.scaledObjectSpec.scaleTargetRef.name = "Web_App") },
@@ -150,7 +153,7 @@ function configMutations(): Mutation[] {
     // A key that is not JSON is reported on its own (loadStackConfig stops before the schema): combined with nothing.
     { id: "hub not JSON", slots: [hub, `${P}members`, `${P}workloads`], expect: [hub], apply: (c) => ((c.$raw ??= {}).hub = "kubeconfigPath=/tmp/hub") },
     { id: "hub missing", slots: [hub], expect: [hub], apply: (c) => ((c.$raw ??= {}).hub = null) },
-    { id: "member-1 weight 0", slots: [`${m1}.weight`], expect: [`${m1}.weight`], apply: (c) => (c.members["member-1"].weight = 0) },
+    { id: "member-1 weight -1", slots: [`${m1}.weight`], expect: [`${m1}.weight`], apply: (c) => (c.members["member-1"].weight = -1) },
     { id: "member-1 inHub and path", slots: [`${m1}.inHub`, `${m1}.kubeconfig`], expect: [`${m1}.kubeconfig`], apply: (c) => (c.members["member-1"].inHub = true) },
     { id: "member-1 apiUrl ftp", slots: [`${m1}.apiUrl`], expect: [`${m1}.apiUrl`], apply: (c) => (c.members["member-1"].apiUrl = "ftp://10.0.0.1") },
     { id: "member-1 credentialGeneration empty", slots: [`${m1}.credentialGeneration`], expect: [`${m1}.credentialGeneration`], apply: (c) => (c.members["member-1"].credentialGeneration = "") },
@@ -184,7 +187,13 @@ function configMutations(): Mutation[] {
     { id: "workload namespace X", slots: [`${web}.namespace`], expect: [`${web}.namespace`], apply: (c) => (c.workloads.web.namespace = "X") },
     { id: "workload name Web", slots: [`${P}workloads.Web`], expect: [`${P}workloads`], apply: (c) => (c.workloads.Web = c.workloads.web && JSON.parse(JSON.stringify(c.workloads.web))) },
     { id: "workload scaledObjectSpec missing", slots: [`${web}.scaledObjectSpec`], expect: [`${web}.scaledObjectSpec`], apply: (c) => delete c.workloads.web.scaledObjectSpec },
-    { id: "workload weight 0", slots: [`${web}.memberClusters[1].weight`], expect: [`${web}.memberClusters[1].weight`], apply: (c) => (c.workloads.web.memberClusters[1].weight = 0) },
+    { id: "workload weight -1", slots: [`${web}.memberClusters[1].weight`], expect: [`${web}.memberClusters[1].weight`], apply: (c) => (c.workloads.web.memberClusters[1].weight = -1) },
+    {
+      id: "workload weights all 0",
+      slots: [`${web}.memberClusters[0].weight`, `${web}.memberClusters[1].weight`],
+      expect: [`${web}.memberClusters`],
+      apply: (c) => c.workloads.web.memberClusters.forEach((m: Json) => (m.weight = 0)),
+    },
     { id: "workloads not JSON", slots: [hub, `${P}members`, `${P}workloads`], expect: [`${P}workloads`], apply: (c) => ((c.$raw ??= {}).workloads = "web: {}") },
   ];
 }

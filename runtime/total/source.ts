@@ -9,11 +9,11 @@
  * it) and the runtime always plan from the same number.
  */
 import type * as k8s from "@kubernetes/client-node";
-import { workloadKey } from "../../engine/dso-input";
 import type { DistributedScaledObject } from "../../schema/dso";
 import { API_GROUP, API_VERSION, PLURAL } from "../../schema/dso-names";
+import { declaredTotal, workloadKey } from "../../schema/plan-input";
 import type { Logger } from "../log";
-import { type TotalSource, declaredTotal } from "../reconciler";
+import type { TotalSource } from "../reconciler";
 import { clientNode, timeoutOptions } from "../../members/client-node";
 import { type HubConnection, hubKubeConfig } from "./hub";
 import { ensureScaledObject, kedaInstalled } from "./keda";
@@ -40,7 +40,7 @@ export function autoscaledTotal(hub: HubConnection, log: Logger, clock: () => nu
   };
 
   return async (dso: DistributedScaledObject) => {
-    const current = declaredTotal(dso);
+    const current = declaredTotal(dso.spec);
     if (dso.spec.scaledObjectSpec.triggers.length === 0) return current;
     const key = workloadKey(dso);
     try {
