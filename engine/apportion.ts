@@ -84,24 +84,40 @@ export function apportion(total: number, claims: readonly Claim[]): number[] {
  * many bounds bind. A rounding of all claims at one divisor is itself a valid bounded
  * Webster apportionment (of its own sum), which is what lets the caller finish with
  * exact sequential steps.
+ *
+ * Each round fixes only the bound claims on one side: those held up at their minimum
+ * when the bounds added replicas, those held down at their maximum when they took some
+ * away. The others' shares then move away from the fixed claims' bounds, so a fixed claim
+ * stays bound at the final divisor, and every round fixes at least one claim. (Fixing both
+ * sides at once could strand a claim at its minimum whose share later grew past it, and
+ * leave the sequential steps billions of replicas to hand out one at a time.)
  */
 function roundAtEstimatedDivisor(total: number, claims: readonly Claim[]): number[] {
-  let freeWeight = 0;
-  for (const c of claims) freeWeight += c.weight;
-  let freeTotal = total;
-  let alloc = claims.map((c) => c.min);
-  for (let round = 0; round <= claims.length && freeWeight > 0 && freeTotal > 0; round++) {
-    alloc = claims.map((c) => Math.min(c.max, Math.max(c.min, roundHalfUp(c.weight * freeTotal, freeWeight))));
-    let nextWeight = 0;
-    let nextTotal = total;
-    claims.forEach((c, i) => {
-      const ideal = roundHalfUp(c.weight * freeTotal, freeWeight);
-      if (alloc[i] === ideal) nextWeight += c.weight;
-      else nextTotal -= alloc[i]!;
-    });
-    if (nextWeight === freeWeight && nextTotal === freeTotal) break;
-    freeWeight = nextWeight;
-    freeTotal = nextTotal;
+  const n = claims.length;
+  const alloc = claims.map((c) => c.min);
+  const fixed = new Array<boolean>(n).fill(false);
+  for (let round = 0; round < n; round++) {
+    let freeWeight = 0;
+    let freeTotal = total;
+    for (let i = 0; i < n; i++) {
+      if (fixed[i]) freeTotal -= alloc[i]!;
+      else freeWeight += claims[i]!.weight;
+    }
+    if (freeWeight === 0) break;
+    let excess = 0;
+    const low: number[] = [];
+    const high: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (fixed[i]) continue;
+      const c = claims[i]!;
+      const ideal = freeTotal > 0 ? roundHalfUp(c.weight * freeTotal, freeWeight) : 0;
+      alloc[i] = Math.min(c.max, Math.max(c.min, ideal));
+      if (alloc[i]! > ideal) low.push(i);
+      if (alloc[i]! < ideal) high.push(i);
+      excess += alloc[i]! - ideal;
+    }
+    if (low.length === 0 && high.length === 0) break;
+    for (const i of excess > 0 ? low : excess < 0 ? high : [...low, ...high]) fixed[i] = true;
   }
   return alloc;
 }

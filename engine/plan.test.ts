@@ -58,7 +58,7 @@ describe("plan: placement", () => {
   it("rejects engine input that no schema should have let through, naming the field", () => {
     assert.throws(
       () => plan({ workload: "w", totalReplicas: 3, members: [member("a", 1.5)], policy, previous: {}, now: 0 }),
-      /members\[0\]\.weight: must be a whole number >= 1/,
+      /members\[0\]\.weight: must be a whole number >= 0/,
     );
     assert.throws(() => plan({ workload: "w", totalReplicas: -1, members: [], policy, previous: {}, now: 0 }), /totalReplicas/);
   });

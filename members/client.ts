@@ -34,6 +34,8 @@ export class MemberError extends Error {
     readonly failure: FailureState,
     /** What happened, without the member's name. */
     readonly detail: string,
+    /** Ready replicas, when the member answered but failed (NotReady): they still serve. */
+    readonly readyReplicas?: number,
   ) {
     super(`${member}: ${detail}`);
     // Pulumi serializes the provider's classes with `super(...)` turned into
@@ -43,7 +45,9 @@ export class MemberError extends Error {
   }
 
   toObservation(): Observation {
-    return { healthy: false, failure: this.failure, message: this.detail };
+    const observation: Observation = { healthy: false, failure: this.failure, message: this.detail };
+    if (this.readyReplicas !== undefined) observation.readyReplicas = this.readyReplicas;
+    return observation;
   }
 }
 

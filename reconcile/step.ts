@@ -66,7 +66,12 @@ export async function reconcileStep(input: StepInput): Promise<StepResult> {
   const specReplicas: Record<string, number> = {};
   for (const read of reads) {
     if (read.ok) {
-      observations[read.member] = { healthy: true, readyReplicas: read.value.readyReplicas, currentReplicas: read.value.currentReplicas };
+      observations[read.member] = {
+        healthy: true,
+        readyReplicas: read.value.readyReplicas,
+        currentReplicas: read.value.currentReplicas,
+        specReplicas: read.value.desired,
+      };
       specReplicas[read.member] = read.value.desired;
     } else {
       observations[read.member] = read.error.toObservation();

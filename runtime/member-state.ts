@@ -98,7 +98,7 @@ export function observedReplicas(
   if (snapshot === undefined) throw new MemberError(member, "WorkloadMissing", `${what}: not found`);
   const deadline = notReadyAt(snapshot, notReadyDeadlineMs);
   if (deadline !== undefined && now >= deadline) {
-    throw new MemberError(member, "NotReady", `${what}: ${snapshot.readyReplicas} of ${snapshot.desired} replicas ready for longer than ${Math.round(notReadyDeadlineMs / 1000)}s`);
+    throw new MemberError(member, "NotReady", `${what}: ${snapshot.readyReplicas} of ${snapshot.desired} replicas ready for longer than ${Math.round(notReadyDeadlineMs / 1000)}s`, snapshot.readyReplicas);
   }
   const ours = written !== undefined && snapshot.generation <= written.overGeneration;
   const replicas: WorkloadReplicas = {

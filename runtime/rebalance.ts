@@ -15,10 +15,12 @@ export interface Rebalance {
 export function rebalanceOf(plan: Plan): Rebalance | undefined {
   const changed = plan.members.filter((m) => m.desiredReplicas !== m.previousReplicas);
   if (changed.length === 0) return undefined;
-  // The most telling cause names the event: losing a member, then getting one back.
+  // The most telling cause names the event: losing a member, then getting one back. A member
+  // back from an outage keeps what it runs, so the members that give back its share may be
+  // the only ones that change.
   const reason: RebalanceReason = changed.some((m) => m.state === "Excluded")
     ? "MemberExcluded"
-    : changed.some((m) => m.state === "Recovering")
+    : plan.members.some((m) => m.state === "Recovering")
       ? "MemberRecovering"
       : "Rebalanced";
   const lines = changed.map((m) => `${m.name} ${m.reason ?? `${m.previousReplicas} -> ${m.desiredReplicas}`}`);

@@ -251,7 +251,7 @@ describe("runtime on a real fleet", () => {
     await stopping;
   });
 
-  it("(c) a member back after probation gets its replicas back step by step, make-before-break", async () => {
+  it("(c) a member back from an outage keeps the pods it ran; after probation the other member gives its share back, make-before-break", async () => {
     const a = runtimes[0]!;
     let lowest = Infinity;
     let sampling = true;
@@ -276,11 +276,10 @@ describe("runtime on a real fleet", () => {
     assert.ok(lowest >= 20, `ready capacity fell to ${lowest}`);
     const writes = scaled(a).slice(firstWrite);
     console.log(`# recovery writes: ${writes.map((w) => `${w.member} ${w.from}->${w.to}`).join(", ")}`);
-    // Held at 0 while on probation, then back at most 25% of 20 = 5 replicas per step. member-1
-    // gives up what member-2 took once those replicas are ready, possibly several steps' worth at once.
-    const returning = writes.filter((w) => w.member === "member-2" && w.to! > w.from!);
-    assert.ok(returning.length >= 3, JSON.stringify(writes));
-    for (const w of returning) assert.ok(w.to! - w.from! <= 5, `step ${JSON.stringify(w)} exceeds the budget`);
+    // The hub could not lower member-2 while it was away, and its pods kept their spec of 12 in
+    // its own etcd: it is neither lowered nor raised on its return. member-1 only gives back.
+    assert.deepEqual(writes.filter((w) => w.member === "member-2"), [], "member-2's pods were kept, not deleted and recreated");
+    assert.ok(writes.length > 0 && writes.every((w) => w.member === "member-1" && w.to! < w.from!), JSON.stringify(writes));
     const events = fleet.kubectl("hub", "get", "events", "-n", "default", "--field-selector", "involvedObject.name=web", "-o", "jsonpath={.items[*].reason}");
     assert.match(events, /MemberExcluded/);
     assert.match(events, /MemberRecovering/);

@@ -74,7 +74,9 @@ describe("status", () => {
     const excluded = plan(input({ a: healthy(4), b: down }, recordsOf(failing), 2_000 + GRACE));
     const after = statusOf({ generation: 3, plan: excluded, observations: { a: healthy(4), b: down }, ids, selector: undefined, previous: during, now: 2_000 + GRACE });
     assert.deepEqual([after.memberClusterStatuses!.b!.state, after.memberClusterStatuses!.b!.excluded, after.memberClusterStatuses!.b!.currentReplicas], ["Excluded", true, 0]);
-    assert.equal(nextHealthDeadline(excluded, GRACE, 2_000 + GRACE), undefined, "nothing to wait for while excluded");
+    assert.equal(nextHealthDeadline(excluded, GRACE, 2_000 + GRACE), 2_000 + GRACE + 60_000, "woken when a's raise stops counting as in motion");
+    assert.equal(after.memberClusterStatuses!.b!.consecutiveFailures, 1, "the exclusion is counted");
+    assert.deepEqual(recordsFromStatus(after).b, recordsOf(excluded).b, "and survives a restart");
     const event = rebalanceOf(excluded)!;
     assert.equal(event.reason, "MemberExcluded");
     assert.match(event.message, /b 6 -> 0: excluded after failing/);

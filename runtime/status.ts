@@ -37,6 +37,8 @@ export function statusOf(input: StatusInput): DsoStatus {
       // Milliseconds kept: grace periods resume from this after a restart.
       lastStatusChangeTime: new Date(m.since).toISOString(),
     };
+    // Kept across restarts and leader changes, so a flapping member's probation keeps growing.
+    if (m.failures) memberClusterStatuses[m.name]!.consecutiveFailures = m.failures;
   }
   const statuses = Object.values(memberClusterStatuses);
   const status: DsoStatus = {
@@ -75,7 +77,9 @@ export function recordsFromStatus(status: unknown): Record<string, MemberRecord>
   for (const [member, entry] of Object.entries(entries)) {
     const parsed = memberClusterStatusSchema.safeParse(entry);
     if (!parsed.success) continue;
-    records[member] = { state: parsed.data.state, since: Date.parse(parsed.data.lastStatusChangeTime), desiredReplicas: parsed.data.desiredReplicas };
+    const record: MemberRecord = { state: parsed.data.state, since: Date.parse(parsed.data.lastStatusChangeTime), desiredReplicas: parsed.data.desiredReplicas };
+    if (parsed.data.consecutiveFailures) record.failures = parsed.data.consecutiveFailures;
+    records[member] = record;
   }
   return records;
 }
@@ -98,7 +102,7 @@ function currentOf(member: string, excluded: boolean, observation: Observation |
 
 function readyCondition(plan: Plan, observations: Readonly<Record<string, Observation>>): ConditionInput {
   if (plan.members.length === 0) return { type: "Ready", status: "False", reason: "NoMembers", message: "no member clusters are registered or listed" };
-  const unhealthy = plan.members.filter((m) => m.state !== "Ready");
+  const unhealthy = plan.members.filter((m) => m.state !== "Ready" && m.state !== "Draining" && m.state !== "Drained");
   if (unhealthy.length > 0) {
     return { type: "Ready", status: "False", reason: "MembersUnhealthy", message: unhealthy.map((m) => `${m.name}: ${m.state}: ${m.description}`).join("; ") };
   }
