@@ -4,6 +4,7 @@ import { ValidationError } from "../schema/validate";
 import { localDown, localUp } from "./local";
 import { addMember, listMembers, removeMember } from "./member";
 import { runPlan } from "./plan";
+import { printAll, runSimulate } from "./simulate";
 import { PulumiCommandError } from "./stack-config-store";
 
 /** Exit codes: 0 done, 2 invalid input (nothing was changed), 1 anything else. */
@@ -17,7 +18,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command("plan")
     .description("print the steady-state plan the scaler would apply for a DistributedScaledObject")
     .requiredOption("-f, --file <dso.yaml>", "manifest with the DistributedScaledObject (fleetscale.io or keda.kedify.io)")
-    .option("-t, --total <replicas>", "total replicas to distribute (default: spec.totalTargetReplicas)")
+    .option("-t, --total <replicas>", "total replicas to distribute, kept within scaledObjectSpec's minReplicaCount..maxReplicaCount as KEDA would (default: spec.totalTargetReplicas)")
     .option("--down <member[=duration]>", "treat a member as unreachable for that long (default: its grace period); repeatable", collect, [])
     .option("--members <names>", "registered members, comma-separated, for a manifest whose memberClusters is empty")
     .option("--name <name>", "which DistributedScaledObject, when the file holds several")
@@ -27,6 +28,17 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(stdout);
       for (const note of notes) process.stderr.write(`note: ${note}\n`);
     });
+
+  program
+    .command("simulate")
+    .description("play a scenario (outages, returns, total and weight changes) through the scaler over simulated time")
+    .requiredOption("-f, --file <dso.yaml>", "manifest with the DistributedScaledObject (fleetscale.io or keda.kedify.io)")
+    .requiredOption("--scenario <scenario.yaml>", "what happens when: total, step, duration, readyAfter and events (see examples/scenarios)")
+    .option("--svg <file>", "also write a chart of ready replicas, outages and states over time")
+    .option("--members <names>", "registered members, comma-separated, for a manifest whose memberClusters is empty")
+    .option("--name <name>", "which DistributedScaledObject, when the file holds several")
+    .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"))
+    .action((options) => printAll(runSimulate(options)));
 
   const member = program.command("member").description("manage the stack's member clusters (the next `pulumi up` applies the change)");
   const stackOptions = (command: Command) =>
