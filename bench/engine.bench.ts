@@ -2,13 +2,18 @@
  * Engine benchmark: a full re-plan of many workloads, and one workload over many
  * members. Prints a markdown table of medians (and min/max) over repeated runs in one
  * process; BENCHMARKS.md records the results. Single-threaded, so "one core".
+ *
+ * `BENCH_BASELINE=<git revision>` also measures that revision's engine on the same inputs,
+ * each case alternating between the two, and prints the ratio: a regression check that
+ * does not depend on how loaded the shared machine was on another day.
  */
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { apportion } from "../engine/apportion";
 import type { Observation } from "../engine/health";
 import { type MemberInput, type PlanInput, plan, recordsOf } from "../engine/plan";
 import { settle } from "../engine/settle";
+import { loadBaselineEngine } from "./baseline-engine";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const MINUTE = 60_000;
@@ -52,17 +57,30 @@ function afterFailure(inputs: PlanInput[]): PlanInput[] {
   }));
 }
 
-function measure(label: string, work: () => void): { label: string; median: number; min: number; max: number } {
-  work(); // warm-up: JIT and caches
-  const samples: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const start = performance.now();
-    work();
-    samples.push(performance.now() - start);
-  }
+type Sample = { median: number; min: number; max: number };
+
+function summary(samples: number[]): Sample {
   samples.sort((a, b) => a - b);
-  return { label, median: samples[Math.floor(samples.length / 2)]!, min: samples[0]!, max: samples.at(-1)! };
+  return { median: samples[Math.floor(samples.length / 2)]!, min: samples[0]!, max: samples.at(-1)! };
 }
+
+/** Runs each variant RUNS times, alternating, so both see the same machine load. */
+function measure(variants: readonly (() => void)[]): Sample[] {
+  for (const work of variants) work(); // warm-up: JIT and caches
+  const samples = variants.map(() => [] as number[]);
+  for (let r = 0; r < RUNS; r++) {
+    variants.forEach((work, v) => {
+      const start = performance.now();
+      work();
+      samples[v]!.push(performance.now() - start);
+    });
+  }
+  return samples.map(summary);
+}
+
+const baselineRev = process.env.BENCH_BASELINE;
+const baseline = baselineRev ? loadBaselineEngine(baselineRev) : undefined;
+const planners = [plan, ...(baseline ? [baseline.plan] : [])];
 
 const steady10k = fleet(10_000, 10, 1);
 const failover10k = afterFailure(steady10k);
@@ -70,15 +88,33 @@ const wide = fleet(1, 1_000, 2);
 const wideFailover = afterFailure(wide);
 const apportionClaims = wide[0]!.members.map((m, rank) => ({ weight: m.weight, min: 0, max: Infinity, rank }));
 
-const results = [
-  measure("re-plan 10,000 workloads x 10 members (steady)", () => steady10k.forEach((input) => plan(input))),
-  measure("re-plan 10,000 workloads x 10 members (member-0 failed over)", () => failover10k.forEach((input) => plan(input))),
-  measure("plan 1 workload x 1,000 members (steady)", () => wide.forEach((input) => plan(input))),
-  measure("plan 1 workload x 1,000 members (member-0 failed over)", () => wideFailover.forEach((input) => plan(input))),
-  measure("apportion 20,000 replicas over 1,000 members", () => apportion(20_000, apportionClaims)),
+const cases: { label: string; inputs?: PlanInput[]; work?: () => void }[] = [
+  { label: "re-plan 10,000 workloads x 10 members (steady)", inputs: steady10k },
+  { label: "re-plan 10,000 workloads x 10 members (member-0 failed over)", inputs: failover10k },
+  { label: "plan 1 workload x 1,000 members (steady)", inputs: wide },
+  { label: "plan 1 workload x 1,000 members (member-0 failed over)", inputs: wideFailover },
+  { label: "apportion 20,000 replicas over 1,000 members", work: () => apportion(20_000, apportionClaims) },
 ];
 
-console.log(`Node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"} x${cpus().length}, ${RUNS} runs each after one warm-up\n`);
-console.log("| case | median ms | min ms | max ms |");
-console.log("|---|---:|---:|---:|");
-for (const r of results) console.log(`| ${r.label} | ${r.median.toFixed(2)} | ${r.min.toFixed(2)} | ${r.max.toFixed(2)} |`);
+const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
+const loadBefore = load();
+const results = cases.map((c) => ({
+  label: c.label,
+  samples: c.inputs ? measure(planners.map((p) => () => c.inputs!.forEach((input) => p(input)))) : measure([c.work!]),
+}));
+
+console.log(`Node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"} x${cpus().length}, ${RUNS} runs each after one warm-up`);
+console.log(`load average ${loadBefore} before, ${load()} after${baseline ? `; baseline: engine of ${baselineRev} (${baseline.commit})` : ""}\n`);
+if (baseline) {
+  console.log("| case | median ms | min ms | max ms | baseline median ms | ratio |");
+  console.log("|---|---:|---:|---:|---:|---:|");
+} else {
+  console.log("| case | median ms | min ms | max ms |");
+  console.log("|---|---:|---:|---:|");
+}
+for (const { label, samples } of results) {
+  const [now, before] = samples as [Sample, Sample | undefined];
+  const cells = [label, now.median.toFixed(2), now.min.toFixed(2), now.max.toFixed(2)];
+  if (baseline) cells.push(before ? before.median.toFixed(2) : "-", before ? (now.median / before.median).toFixed(2) : "-");
+  console.log(`| ${cells.join(" | ")} |`);
+}
