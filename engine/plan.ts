@@ -187,8 +187,8 @@ export function plan(input: PlanInput): Plan {
   if (deferredTotal > 0) notes.push(`scale-down of ${deferredTotal} replicas deferred until replacements are ready`);
   const desired = tentative.map((t, i) => t + deferred[i]!);
 
-  const failing = pinned.filter((i) => isFailureState(health[i]!.state));
   if (frozen) {
+    const failing = pinned.filter((i) => isFailureState(health[i]!.state));
     const names = failing.map((i) => members[i]!.name).join(", ");
     notes.push(`rebalancing paused while ${names} ${failing.length === 1 ? "is" : "are"} failing within the grace period`);
   }
@@ -200,8 +200,8 @@ export function plan(input: PlanInput): Plan {
   const context: StepContext = {
     input,
     firstPlan: Object.keys(input.previous).length === 0,
-    lostFrom: members.flatMap((m, i) => (roles[i] === "out" && base[i]! > 0 ? [m.name] : [])),
-    returned: members.flatMap((m, i) => (roles[i] === "active" && health[i]!.state === "Recovering" ? [m.name] : [])),
+    lostFrom: members.filter((_, i) => roles[i] === "out" && base[i]! > 0).map((m) => m.name),
+    returned: members.filter((_, i) => roles[i] === "active" && health[i]!.state === "Recovering").map((m) => m.name),
     moved,
     budget,
   };
@@ -430,15 +430,16 @@ function assertPlanInput(input: PlanInput): void {
   if (!Number.isInteger(pct) || pct < 1 || pct > 100) fail("policy.maxRebalancePercentage", `must be 1..100, got ${pct}`);
   const names = new Set<string>();
   input.members.forEach((m, i) => {
-    const at = `members[${i}]`;
-    if (names.has(m.name)) fail(`${at}.name`, `duplicate member "${m.name}"`);
+    // The path is built only on failure: this runs for every member of every plan.
+    const at = (field: string) => `members[${i}].${field}`;
+    if (names.has(m.name)) fail(at("name"), `duplicate member "${m.name}"`);
     names.add(m.name);
-    if (!isCount(m.weight)) fail(`${at}.weight`, `must be a whole number >= 0, got ${m.weight}`);
-    if (m.minReplicas !== undefined && !isCount(m.minReplicas)) fail(`${at}.minReplicas`, "must be a whole number >= 0");
-    if (m.maxReplicas !== undefined && !isCount(m.maxReplicas)) fail(`${at}.maxReplicas`, "must be a whole number >= 0");
-    if ((m.minReplicas ?? 0) > (m.maxReplicas ?? Infinity)) fail(`${at}.minReplicas`, "must not exceed maxReplicas");
+    if (!isCount(m.weight)) fail(at("weight"), `must be a whole number >= 0, got ${m.weight}`);
+    if (m.minReplicas !== undefined && !isCount(m.minReplicas)) fail(at("minReplicas"), "must be a whole number >= 0");
+    if (m.maxReplicas !== undefined && !isCount(m.maxReplicas)) fail(at("maxReplicas"), "must be a whole number >= 0");
+    if ((m.minReplicas ?? 0) > (m.maxReplicas ?? Infinity)) fail(at("minReplicas"), "must not exceed maxReplicas");
     const { readyReplicas } = m.observation;
-    if ((m.observation.healthy || readyReplicas !== undefined) && !isCount(readyReplicas)) fail(`${at}.observation.readyReplicas`, "must be a whole number >= 0");
-    if (m.observation.healthy && m.observation.specReplicas !== undefined && !isCount(m.observation.specReplicas)) fail(`${at}.observation.specReplicas`, "must be a whole number >= 0");
+    if ((m.observation.healthy || readyReplicas !== undefined) && !isCount(readyReplicas)) fail(at("observation.readyReplicas"), "must be a whole number >= 0");
+    if (m.observation.healthy && m.observation.specReplicas !== undefined && !isCount(m.observation.specReplicas)) fail(at("observation.specReplicas"), "must be a whole number >= 0");
   });
 }
