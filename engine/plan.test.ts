@@ -103,6 +103,18 @@ describe("plan: outages", () => {
     assert.deepEqual(desiredOf(back), { a: 4, b: 6 });
   });
 
+  it("a new leadership term planning from a lost status never lowers the replicas that run", () => {
+    // c failed and was excluded; a and b took over its share and run 4 and 8. The status that
+    // recorded it was lost, so the new leader's records still say 2/4/6, all Ready.
+    const lost = steady(12, members);
+    const spec = (replicas: number): Observation => ({ healthy: true, readyReplicas: replicas, currentReplicas: replicas, specReplicas: replicas });
+    const result = plan({ ...lost, now: lost.now + 5 * MINUTE, members: [member("a", 1, spec(4)), member("b", 2, spec(8)), { ...member("c", 3), observation: down }] });
+    // c looks newly failed (within its grace period) to the new term: nothing is rebalanced, and
+    // a and b keep the 4 and 8 they run; the stale records would have lowered them to 2 and 4.
+    assert.deepEqual(desiredOf(result), { a: 4, b: 8, c: 6 });
+    assert.equal(result.members.find((m) => m.name === "c")!.state, "Unreachable");
+  });
+
   it("places a raised total on the healthy members while another is within its grace period", () => {
     const before = steady(10, [member("a", 4), member("b", 6)]);
     const result = plan({ ...before, totalReplicas: 14, members: before.members.map((m) => (m.name === "a" ? { ...m, observation: down } : m)) });

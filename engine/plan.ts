@@ -96,12 +96,16 @@ export function plan(input: PlanInput): Plan {
   const ranks = tieRanks(input.workload, members.map((m) => m.name));
   const records = members.map((m) => input.previous[m.name]);
   const health = members.map((m, i) => nextHealth(records[i], m.observation, now, grace));
-  // What each member was last asked for. A member answering again after an exclusion runs
-  // what its own Deployment says (the hub could not lower it): that is where it starts from.
+  // Where each member starts from: what its Deployment asks for when it could be read, else
+  // what it was last asked for. The record alone can be stale: a write that failed, a status
+  // write lost before a restart, an earlier leadership term, or a member that kept running
+  // while excluded (the hub could not lower it). Planning from a stale record would write
+  // that stale number over replicas that are running.
   const base = members.map((m, i) => {
     const record = records[i];
-    if (record?.state === "Excluded" && m.observation.healthy) return heldReplicas(m.observation, record.desiredReplicas);
-    return record?.desiredReplicas ?? 0;
+    if (!m.observation.healthy) return record?.desiredReplicas ?? 0;
+    if (m.observation.specReplicas !== undefined) return m.observation.specReplicas;
+    return record?.state === "Excluded" ? m.observation.readyReplicas : (record?.desiredReplicas ?? 0);
   });
   // Ready replicas as observed; undefined when the member could not be counted (unreachable).
   const ready = members.map((m) => m.observation.readyReplicas);
@@ -122,7 +126,7 @@ export function plan(input: PlanInput): Plan {
   // until probation ends nobody counts on them.
   const target = new Array<number>(members.length).fill(0);
   for (const i of pinned) target[i] = base[i]!;
-  roles.forEach((role, i) => role === "held" && (target[i] = heldReplicas(members[i]!.observation, base[i]!)));
+  roles.forEach((role, i) => role === "held" && (target[i] = base[i]!));
   const pinnedTotal = sum(pinned.map((i) => base[i]!));
   const shared = Math.max(0, total - pinnedTotal);
   // A fleet whose every active member has weight 0 still has to run the workload somewhere.
@@ -244,12 +248,6 @@ function eventualShares(members: readonly MemberInput[], roles: readonly Role[],
   if (sharing.every((i) => members[i]!.weight === 0)) return undefined;
   const shares = apportion(shared, sharing.map((i) => claim(members[i]!.weight, members[i]!.minReplicas ?? 0, members[i]!.maxReplicas ?? Infinity, ranks[i]!)));
   return active.map((_, k) => shares[k]!);
-}
-
-/** What a member on probation keeps: the replicas its own Deployment asks for, else those ready. */
-function heldReplicas(observation: Observation, base: number): number {
-  if (!observation.healthy) return base;
-  return observation.specReplicas ?? observation.readyReplicas;
 }
 
 /** Replicas of a member's recent raises not ready yet, within the deadline. */
