@@ -6,15 +6,15 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parse } from "yaml";
 import { DEFAULT_OPTIONS } from "../runtime/options";
 import { startRuntime } from "../runtime/runtime";
 import { loadStackConfig } from "../schema/stack-config";
+import { localStackEnv, localStateDir, packageRoot as root } from "./pulumi-cli";
 
-const root = resolve(__dirname, "../..");
 const fleetDir = join(root, ".fleet", "local");
-const stateDir = join(root, ".fleet", "state");
+const stateDir = localStateDir(root);
 const CLUSTERS = ["hub", "member-1", "member-2"];
 
 interface Toolchain {
@@ -30,17 +30,7 @@ function toolchain(): Toolchain {
 }
 
 function pulumiEnv(tools: Toolchain): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PATH: [join(tools.pulumiDir, "bin"), join(root, "node_modules/.bin"), process.env.PATH].join(":"),
-    PULUMI_HOME: join(tools.pulumiDir, "home"),
-    PULUMI_BACKEND_URL: `file://${stateDir}`,
-    // The local stack holds no secret; its fixed passphrase matches the salt committed in
-    // stacks/Pulumi.local.yaml, so `npm start` leaves the working tree as it was.
-    PULUMI_CONFIG_PASSPHRASE: "fleetscale-local",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-  };
+  return localStackEnv(root, tools.pulumiDir);
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
@@ -80,13 +70,16 @@ export async function localUp(options: { runtime: boolean }): Promise<void> {
   if (!options.runtime) return;
 
   const hubKubeconfig = join(fleetDir, "hub.kubeconfig");
+  const kubectl = join(tools.fleetBin, "kubectl");
+  // Each line runs as printed in a fresh terminal: the built tools by their paths, and
+  // `npx fleetscale` from the project directory, the only place npx finds this project's bin.
   process.stderr.write(`
 The fleet is up and the local stack applied. The scaler runtime now reconciles it (JSON logs below; Ctrl-C stops it).
 Things to try in another terminal:
-  kubectl --kubeconfig ${hubKubeconfig} get dso -A                        # status: members, replicas, conditions
-  kubectl --kubeconfig ${hubKubeconfig} patch configmap web-load -p '{"data":{"value":"40"}}'   # more load -> more replicas
+  ${kubectl} --kubeconfig ${hubKubeconfig} get dso -A                        # status: members, replicas, conditions
+  ${kubectl} --kubeconfig ${hubKubeconfig} patch configmap web-load -p '{"data":{"value":"40"}}'   # more load -> more replicas
   ${join(tools.fleetBin, "fleet")} stop --dir ${fleetDir} member-2        # an outage: after 30s its share moves
-  npx fleetscale member list --stack local
+  cd ${root} && npx fleetscale member list --stack local        # members: health, weight, workloads
 `);
   const runtime = await startRuntime({ ...DEFAULT_OPTIONS, kubeconfig: hubKubeconfig, namespace: readHubNamespace(), healthPort: 0, metricsPort: 0, identity: "local" });
   await new Promise<void>((resolve) => {
@@ -100,6 +93,8 @@ export function localDown(): void {
   const tools = toolchain();
   if (fleetIsUp(tools)) run("pulumi", ["destroy", "--yes", "--skip-preview", "--non-interactive", "--stack", "local"], pulumiEnv(tools));
   run(join(tools.fleetBin, "fleet"), ["down", "--dir", fleetDir]);
+  // The state describes clusters that no longer exist; `npm start` would only discard it.
+  rmSync(stateDir, { recursive: true, force: true });
 }
 
 /** The hub namespace the local stack installs the runtime into, read as the program reads it. */

@@ -4,10 +4,11 @@ import { ValidationError } from "../schema/validate";
 import { localDown, localUp } from "./local";
 import { addMember, listMembers, removeMember } from "./member";
 import { runPlan } from "./plan";
+import { PulumiNotFoundError } from "./pulumi-cli";
 import { printAll, runSimulate } from "./simulate";
 import { PulumiCommandError } from "./stack-config-store";
 
-/** Exit codes: 0 done, 2 invalid input (nothing was changed), 1 anything else. */
+/** Exit codes: 0 done, 2 invalid input or no Pulumi CLI (nothing was changed), 1 anything else. */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command("fleetscale")
     .description("One scaling brain for a fleet of Kubernetes clusters")
@@ -72,7 +73,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof ValidationError || error instanceof PulumiCommandError) {
+    if (error instanceof ValidationError || error instanceof PulumiCommandError || error instanceof PulumiNotFoundError) {
       process.stderr.write(`fleetscale: ${error.message}\n`);
       return 2;
     }

@@ -4,6 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { CONFIG_KEYS, CONFIG_NAMESPACE } from "../schema/stack-config";
+import { pulumiCli } from "./pulumi-cli";
 
 export interface StackRef {
   /** The Pulumi project directory. */
@@ -22,8 +23,9 @@ export class PulumiCommandError extends Error {
 function pulumi(ref: StackRef, args: string[], options: { input?: string; value?: string } = {}): string {
   const full = [...args, "--cwd", ref.cwd, ...(ref.stack ? ["--stack", ref.stack] : []), "--non-interactive", ...(options.value === undefined ? [] : ["--", options.value])];
   const input = options.input;
-  const run = spawnSync("pulumi", full, { encoding: "utf8", input, maxBuffer: 64 * 1024 * 1024 });
-  if (run.error) throw new PulumiCommandError(full, `${run.error.message} (is the Pulumi CLI on PATH?)`);
+  const { command, env } = pulumiCli(ref);
+  const run = spawnSync(command, full, { encoding: "utf8", input, env, maxBuffer: 64 * 1024 * 1024 });
+  if (run.error) throw new PulumiCommandError(full, run.error.message);
   if (run.status !== 0) throw new PulumiCommandError(full, run.stderr);
   return run.stdout;
 }

@@ -7,7 +7,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { ValidationError } from "../schema/validate";
 
 const PROGRAM = path.join(__dirname, "..", "index.js");
 
@@ -19,18 +18,21 @@ function runProgram(config: Record<string, unknown>): Record<string, pulumi.Outp
 }
 
 describe("the Pulumi program", () => {
-  it("rejects a bad config with every problem by config path, before registering any resource", async () => {
+  it("refuses a bad config with one error per problem by config path and no stack trace, before registering any resource", async (t) => {
     const before = registrations.length;
+    // Without an engine (as under mocks) pulumi.log.error writes to console.error.
+    const logged = t.mock.method(console, "error", () => undefined);
     assert.throws(
-      () => runProgram({ hub: { kubeconfigPath: "hub.kubeconfig", replicas: 9 }, members: { "m-1": { kubeconfigPath: "m.kubeconfig", weight: -1 } }, workloads: { web: { scaledObjectSpec: {} } } }),
+      () => runProgram({ hub: { kubeconfigPath: "hub.kubeconfig", replicas: 9 }, members: { "m-1": { kubeconfigPath: "m.kubeconfig", weight: -1 } }, workloads: { web: { scaledObjectSpec: {} } }, workload: {} }),
       (error: unknown) => {
-        assert.ok(error instanceof ValidationError, String(error));
-        assert.deepEqual(
-          error.problems.map((p) => p.path),
-          ["fleetscale:hub.replicas", "fleetscale:members.m-1.weight", "fleetscale:workloads.web.scaledObjectSpec.scaleTargetRef"],
-        );
+        assert.ok(pulumi.RunError.isInstance(error), `the CLI prints the stack of anything but a RunError: ${String(error)}`);
+        assert.equal(error.message, "invalid stack config: 4 problems, listed above");
         return true;
       },
+    );
+    assert.deepEqual(
+      logged.mock.calls.map((call) => String(call.arguments[0]).replace(/^error: \[runtime\] /, "").replace(/: .*/s, "")),
+      ["fleetscale:workload", "fleetscale:hub.replicas", "fleetscale:members.m-1.weight", "fleetscale:workloads.web.scaledObjectSpec.scaleTargetRef"],
     );
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(registrations.length, before);

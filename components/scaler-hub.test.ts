@@ -99,3 +99,19 @@ describe("ScalerHub", () => {
     assert.equal(await promiseOf(built.root.serviceAccountName), "fleetscale-runtime");
   });
 });
+
+describe("ScalerHub on destroy", () => {
+  const provider = new k8s.Provider("destroy-hub", { kubeconfig: pulumi.secret("hub-admin-kubeconfig") });
+  const retained = async (name: string, deleteCrdOnDestroy?: boolean) => {
+    const built = await build((opts) => new ScalerHub(name, { provider, namespace: name, image: "registry.example/fleetscale:1.2.3", replicas: 1, deleteCrdOnDestroy }, opts));
+    return built.resources.filter((r) => r.opts.retainOnDelete).map((r) => `${r.type}::${r.name}`);
+  };
+
+  it("keeps the CRD, and only the CRD, so that no DistributedScaledObject goes with it", async () => {
+    assert.deepEqual(await retained("kept"), ["kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition::kept-dso-crd"]);
+  });
+
+  it("deletes the CRD too when asked to with deleteCrdOnDestroy", async () => {
+    assert.deepEqual(await retained("dropped", true), []);
+  });
+});

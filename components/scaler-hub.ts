@@ -18,6 +18,11 @@ export interface ScalerHubArgs {
   namespace: string;
   image: pulumi.Input<string>;
   replicas: number;
+  /**
+   * Delete the CRD when the hub is destroyed. Off by default: deleting a CRD deletes every
+   * DistributedScaledObject of that kind in the cluster, this stack's or not.
+   */
+  deleteCrdOnDestroy?: boolean;
 }
 
 export class ScalerHub extends pulumi.ComponentResource {
@@ -32,7 +37,7 @@ export class ScalerHub extends pulumi.ComponentResource {
     const labels = { ...MANAGED_BY, "app.kubernetes.io/name": RUNTIME_NAME };
 
     const { metadata, spec } = dsoCrdManifest();
-    this.crd = new k8s.apiextensions.v1.CustomResourceDefinition(`${name}-dso-crd`, { metadata, spec }, inHub);
+    this.crd = new k8s.apiextensions.v1.CustomResourceDefinition(`${name}-dso-crd`, { metadata, spec }, { ...inHub, retainOnDelete: !args.deleteCrdOnDestroy });
 
     const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels: { ...MANAGED_BY } } }, inHub);
     const inNamespace = { name: RUNTIME_NAME, namespace: namespace.metadata.name, labels };

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { loadStackConfig, type StackConfig } from "../schema/stack-config";
+import { CONFIG_KEYS, type StackConfig, loadProgramConfig, stackConfigSchema } from "../schema/stack-config";
 import { dsoSpecForWorkload } from "./workload-spec";
 
 /** The repository root, from components/ or dist/components/. */
@@ -12,7 +12,7 @@ const root = [path.join(__dirname, ".."), path.join(__dirname, "..", "..")].find
 
 const readYaml = (file: string) => parse(fs.readFileSync(path.join(root, file), "utf8"));
 
-/** A stack's config as the program reads it: `secure:` values decrypted (here: replaced by a stand-in). */
+/** A stack's config as the program reads it, every key of it: `secure:` values decrypted (here: replaced by a stand-in). */
 function stackConfig(stack: string): StackConfig {
   const values = readYaml(`stacks/Pulumi.${stack}.yaml`).config as Record<string, unknown>;
   const decrypt = (value: unknown): unknown => {
@@ -21,7 +21,7 @@ function stackConfig(stack: string): StackConfig {
     if ("secure" in value) return "apiVersion: v1\nkind: Config\n";
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, decrypt(inner)]));
   };
-  return loadStackConfig((key) => (`fleetscale:${key}` in values ? JSON.stringify(decrypt(values[`fleetscale:${key}`])) : undefined));
+  return loadProgramConfig(Object.fromEntries(Object.entries(values).map(([key, value]) => [key, JSON.stringify(decrypt(value))])));
 }
 
 describe("Pulumi.yaml", () => {
@@ -33,6 +33,17 @@ describe("Pulumi.yaml", () => {
     assert.equal(project.stackConfigDir, "stacks");
     // Keys outside the project namespace must carry `value` (Pulumi rejects `default` or a type there).
     assert.deepEqual(project.config["pulumi:disable-default-providers"], { value: ["kubernetes"] });
+  });
+
+  it("declares the schema's keys for Pulumi to type-check: objects, with a default exactly where the schema has one", () => {
+    const config = readYaml("Pulumi.yaml").config as Record<string, { type?: string; default?: unknown }>;
+    assert.deepEqual(Object.keys(config).filter((key) => !key.includes(":")), CONFIG_KEYS);
+    for (const key of CONFIG_KEYS) {
+      assert.equal(config[key]!.type, "object", key);
+      // Pulumi refuses to run a stack that lacks a declared key without a default.
+      const absent = stackConfigSchema.shape[key].safeParse(undefined);
+      assert.deepEqual(config[key]!.default, absent.success ? absent.data : undefined, key);
+    }
   });
 });
 

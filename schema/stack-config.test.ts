@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { loadStackConfig } from "./stack-config";
+import { CONFIG_KEYS, loadProgramConfig, loadStackConfig, stackConfigSchema } from "./stack-config";
 import { ValidationError } from "./validate";
 
 const reader = (values: Record<string, unknown>) => (key: string) => (key in values ? (typeof values[key] === "string" ? (values[key] as string) : JSON.stringify(values[key])) : undefined);
 
 function problems(values: Record<string, unknown>): string[] {
   try {
-    loadStackConfig(reader(values));
+    loadStackConfig(reader(values), Object.keys(values));
   } catch (error) {
     assert.ok(error instanceof ValidationError);
     return error.problems.map((p) => `${p.path}: ${p.message}`);
@@ -79,6 +79,50 @@ describe("stack config", () => {
   it("bounds a workload's replica counts as int32, by config path", () => {
     const found = problems({ hub, members: { "eu-1": { kubeconfig: "k" } }, workloads: { web: { ...web, totalTargetReplicas: 2 ** 31 } } });
     assert.deepEqual(found, ["fleetscale:workloads.web.totalTargetReplicas: must be at most 2147483647 (replica counts are int32 in Kubernetes)"]);
+  });
+
+  it("refuses every fleetscale: key the schema does not know, naming it and the key it most likely meant", () => {
+    const known = {
+      "fleetscale:hub": JSON.stringify(hub),
+      "fleetscale:members": JSON.stringify({ "eu-1": { kubeconfig: "k" } }),
+      "pulumi:disable-default-providers": '["kubernetes"]',
+      "kubernetes:context": "hub",
+    };
+    assert.deepEqual(Object.keys(loadProgramConfig(known).members), ["eu-1"], "keys of other namespaces are not ours to judge");
+    const all = {
+      ...known,
+      "fleetscale:workload": JSON.stringify({ web }),
+      "fleetscale:Members": "{}",
+      "fleetscale:colour": "blue",
+      "fleetscale:hub.namespace": "scaling",
+    };
+    assert.throws(
+      () => loadProgramConfig(all),
+      (error: unknown) => {
+        assert.ok(error instanceof ValidationError);
+        assert.deepEqual(
+          error.problems.map((p) => `${p.path}: ${p.message}`),
+          [
+            "fleetscale:workload: unknown key; did you mean fleetscale:workloads?",
+            "fleetscale:Members: unknown key; did you mean fleetscale:members?",
+            "fleetscale:colour: unknown key (the keys are fleetscale:hub, fleetscale:members, fleetscale:workloads)",
+            "fleetscale:hub.namespace: unknown key: a value inside fleetscale:hub is set with `pulumi config set --path 'fleetscale:hub.namespace' ...`",
+          ],
+        );
+        return true;
+      },
+    );
+  });
+
+  it("lists unknown keys together with the schema's own problems", () => {
+    assert.deepEqual(
+      problems({ hub: { ...hub, replicas: 0 }, members: {}, workload: {} }).map((p) => p.replace(/: .*/s, "")),
+      ["fleetscale:workload", "fleetscale:hub.replicas"],
+    );
+  });
+
+  it("knows exactly the keys the schema defines", () => {
+    assert.deepEqual(CONFIG_KEYS, Object.keys(stackConfigSchema.shape));
   });
 
   it("rejects a plain string where a map belongs, and a second hub member", () => {

@@ -1,14 +1,14 @@
 /**
  * Stack configuration: one fleet per Pulumi stack (stacks/Pulumi.<stack>.yaml, under
  * the `fleetscale:` namespace). Validated before any resource is registered, so a bad
- * config fails `pulumi preview` with every problem listed by config path.
+ * config fails `pulumi preview` with every problem listed by config path, a key of the
+ * namespace that the schema does not know included.
  */
 import { z } from "zod";
 import { ALL_WEIGHTS_ZERO, allWeightsZero, dnsLabel, dsoSpecSchema, isObject, memberName } from "./dso";
-import { ValidationError, parseOrThrow } from "./validate";
+import { type FieldProblem, ValidationError, closestName, fieldProblems } from "./validate";
 
 export const CONFIG_NAMESPACE = "fleetscale";
-export const CONFIG_KEYS = ["hub", "members", "workloads"] as const;
 
 /** Where a cluster's admin credentials come from: inline (a Pulumi secret) or a file on the operator's machine. */
 const credentialFields = {
@@ -22,6 +22,8 @@ export const hubConfigSchema = z
     namespace: dnsLabel.default("fleetscale-system"),
     image: z.string().min(1).default("ghcr.io/fleetscale/scaler:0.1.0"),
     replicas: z.int().min(1).max(5).default(2),
+    /** Delete the DSO CRD, and with it every DistributedScaledObject in the hub, on `pulumi destroy`. */
+    deleteCrdOnDestroy: z.boolean().default(false),
   })
   .refine((hub) => (hub.kubeconfig === undefined) !== (hub.kubeconfigPath === undefined), {
     message: "set exactly one of kubeconfig (a secret) or kubeconfigPath",
@@ -89,6 +91,9 @@ export const stackConfigSchema = z
     }, { when: () => true }),
   );
 
+/** The keys a stack sets under `fleetscale:`, as the schema defines them: any other is a mistake. */
+export const CONFIG_KEYS = Object.keys(stackConfigSchema.shape) as (keyof typeof stackConfigSchema.shape)[];
+
 export type HubConfig = z.output<typeof hubConfigSchema>;
 export type MemberConfig = z.output<typeof memberConfigSchema>;
 export type WorkloadConfig = z.output<typeof workloadConfigSchema>;
@@ -96,20 +101,49 @@ export type StackConfig = z.output<typeof stackConfigSchema>;
 
 /**
  * Reads and validates the stack's config. `read` returns a key's raw value (structured
- * values arrive as JSON text), or undefined when it is not set.
+ * values arrive as JSON text), or undefined when it is not set; `keys` are the keys set under
+ * `fleetscale:`, each of which must be one the schema knows.
  */
-export function loadStackConfig(read: (key: string) => string | undefined): StackConfig {
+export function loadStackConfig(read: (key: string) => string | undefined, keys: Iterable<string> = CONFIG_KEYS): StackConfig {
+  const unknown = [...keys].filter((key) => !(CONFIG_KEYS as string[]).includes(key)).map(unknownKeyProblem);
   const raw: Record<string, unknown> = {};
-  const problems: { path: string; message: string }[] = [];
+  const unreadable: FieldProblem[] = [];
   for (const key of CONFIG_KEYS) {
     const text = read(key);
     if (text === undefined) continue;
     try {
       raw[key] = JSON.parse(text);
     } catch {
-      problems.push({ path: `${CONFIG_NAMESPACE}:${key}`, message: "must be a structured value (a YAML map), not a plain string" });
+      unreadable.push({ path: `${CONFIG_NAMESPACE}:${key}`, message: "must be a structured value (a YAML map), not a plain string" });
     }
   }
-  if (problems.length > 0) throw new ValidationError("stack config", problems);
-  return parseOrThrow(stackConfigSchema, raw, "stack config", `${CONFIG_NAMESPACE}:`);
+  // An unreadable value is reported alone: the schema would only add that it is missing.
+  if (unreadable.length > 0) throw new ValidationError("stack config", [...unknown, ...unreadable]);
+  const result = stackConfigSchema.safeParse(raw);
+  if (result.success && unknown.length === 0) return result.data;
+  throw new ValidationError("stack config", [...unknown, ...(result.success ? [] : fieldProblems(result.error, `${CONFIG_NAMESPACE}:`))]);
+}
+
+/**
+ * Reads and validates the stack's config from every value the program was given
+ * (`namespace:key` to raw text, as pulumi.runtime.allConfig() returns them), so that a
+ * `fleetscale:` key the schema does not know is refused rather than silently ignored.
+ */
+export function loadProgramConfig(all: Record<string, string>): StackConfig {
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  const keys = Object.keys(all).filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length));
+  return loadStackConfig((key) => all[prefix + key], keys);
+}
+
+/**
+ * A misspelt key would otherwise read as a missing one: `workload` for `workloads` leaves the
+ * stack without workloads, and `pulumi up` would delete them.
+ */
+function unknownKeyProblem(key: string): FieldProblem {
+  const path = `${CONFIG_NAMESPACE}:${key}`;
+  const parent = CONFIG_KEYS.find((known) => key.startsWith(`${known}.`) || key.startsWith(`${known}[`));
+  if (parent !== undefined) return { path, message: `unknown key: a value inside ${CONFIG_NAMESPACE}:${parent} is set with \`pulumi config set --path '${path}' ...\`` };
+  const closest = closestName(key, CONFIG_KEYS);
+  if (closest !== undefined) return { path, message: `unknown key; did you mean ${CONFIG_NAMESPACE}:${closest}?` };
+  return { path, message: `unknown key (the keys are ${CONFIG_KEYS.map((known) => `${CONFIG_NAMESPACE}:${known}`).join(", ")})` };
 }

@@ -31,10 +31,39 @@ export function formatPath(path: readonly PropertyKey[], root = ""): string {
 export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, subject: string, root = ""): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new ValidationError(
-    subject,
-    result.error.issues.map((issue) => ({ path: formatPath(issue.path, root), message: messageOf(issue) })),
-  );
+  throw new ValidationError(subject, fieldProblems(result.error, root));
+}
+
+/** One problem per zod issue, located by its field path under `root`. */
+export function fieldProblems(error: z.ZodError, root = ""): FieldProblem[] {
+  return error.issues.map((issue) => ({ path: formatPath(issue.path, root), message: messageOf(issue) }));
+}
+
+/**
+ * The candidate a mistyped name most likely meant: the nearest by edit distance (ignoring
+ * case), if it is within a third of its length (at least 1), so "workload" suggests
+ * "workloads" but "x" suggests nothing.
+ */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance <= Math.max(1, Math.floor(candidate.length / 3)) && (best === undefined || distance < best.distance)) best = { candidate, distance };
+  }
+  return best?.candidate;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 /** A bad map key (a member or workload name) carries its reason in nested issues. */
