@@ -29,8 +29,11 @@ export interface DistributedWorkloadArgs {
 export class DistributedWorkload extends pulumi.ComponentResource {
   /** `namespace/name` of the DSO in the hub. */
   readonly dsoName: pulumi.Output<string>;
-  /** Desired replicas per member, when the workload's replicas are reconciled by Pulumi. */
-  readonly plan?: pulumi.Output<Record<string, number>>;
+  /**
+   * spec.replicas per member as the last `pulumi up` or refresh found them (null: the member
+   * could not be read), when the workload's replicas are reconciled by Pulumi.
+   */
+  readonly replicas?: pulumi.Output<Record<string, number | null>>;
 
   constructor(name: string, args: DistributedWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fleetscale:index:DistributedWorkload", name, {}, opts);
@@ -63,8 +66,8 @@ export class DistributedWorkload extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: [dso, ...args.replicas.members] },
       );
-      this.plan = replicas.plan;
+      this.replicas = replicas.actual;
     }
-    this.registerOutputs({ dsoName: this.dsoName, plan: this.plan });
+    this.registerOutputs({ dsoName: this.dsoName, replicas: this.replicas });
   }
 }

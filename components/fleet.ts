@@ -23,8 +23,8 @@ export class Fleet extends pulumi.ComponentResource {
   readonly memberApiUrls: pulumi.Output<Record<string, string>>;
   /** `namespace/name` of every DistributedScaledObject in the hub. */
   readonly dsoNames: pulumi.Output<string[]>;
-  /** Workload name to its desired replicas per member. */
-  readonly plans: pulumi.Output<Record<string, Record<string, number>>>;
+  /** Workload name to the replicas each member runs, as the last `pulumi up` or refresh found them. */
+  readonly replicas: pulumi.Output<Record<string, Record<string, number | null>>>;
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     // Read before anything is registered: a missing file fails the preview with no partial fleet.
@@ -35,7 +35,7 @@ export class Fleet extends pulumi.ComponentResource {
     const hubProvider = new k8s.Provider(`${name}-hub`, { kubeconfig: pulumi.secret(kubeconfigs.hub) }, { parent: this });
     const hub = new ScalerHub(
       `${name}-hub`,
-      { provider: hubProvider, namespace: hubConfig.namespace, image: hubConfig.image, replicas: hubConfig.replicas },
+      { provider: hubProvider, namespace: hubConfig.namespace, image: hubConfig.image, replicas: hubConfig.replicas, deleteCrdOnDestroy: hubConfig.deleteCrdOnDestroy },
       { parent: this },
     );
 
@@ -80,7 +80,7 @@ export class Fleet extends pulumi.ComponentResource {
     this.hubNamespace = hub.namespace;
     this.memberApiUrls = pulumi.all(Object.fromEntries(memberClusters.map(([member, cluster]) => [member, cluster.apiUrl])));
     this.dsoNames = pulumi.all(dsos.map((dso) => dso.dsoName));
-    this.plans = pulumi.all(Object.fromEntries(Object.keys(workloads).map((workload, i) => [workload, dsos[i]!.plan!])));
-    this.registerOutputs({ hubNamespace: this.hubNamespace, memberApiUrls: this.memberApiUrls, dsoNames: this.dsoNames, plans: this.plans });
+    this.replicas = pulumi.all(Object.fromEntries(Object.keys(workloads).map((workload, i) => [workload, dsos[i]!.replicas!])));
+    this.registerOutputs({ hubNamespace: this.hubNamespace, memberApiUrls: this.memberApiUrls, dsoNames: this.dsoNames, replicas: this.replicas });
   }
 }

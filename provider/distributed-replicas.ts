@@ -27,8 +27,9 @@ export interface DistributedReplicasArgs extends z.input<typeof argsSchema> {
 }
 
 export class DistributedReplicas extends pulumi.dynamic.Resource {
-  /** Desired replicas per member with every member healthy: what preview diffs. */
+  /** The weighted split of the declared total with every member healthy: what preview diffs. */
   declare readonly plan: pulumi.Output<Record<string, number>>;
+  /** The live total the last up converged on. */
   declare readonly totalReplicas: pulumi.Output<number>;
   /** Replicas per member as last written or read (null where the member could not be read). */
   declare readonly actual: pulumi.Output<Record<string, number | null>>;
@@ -51,11 +52,12 @@ export class DistributedReplicas extends pulumi.dynamic.Resource {
       declaredTotal: declaredTotal(spec),
       timeoutSeconds: valid.timeoutSeconds,
       scaleToZeroOnDelete: valid.scaleToZeroOnDelete,
-      totalReplicas: undefined,
       plan: undefined,
+      totalReplicas: undefined,
       actual: undefined,
       memberStates: undefined,
       records: undefined,
+      converged: undefined,
     };
     super(replicasProvider, name, inputs, { ...opts, additionalSecretOutputs: ["hubKubeconfig"] }, "fleetscale", "DistributedReplicas");
   }

@@ -46,9 +46,8 @@ async function checked(news: ReplicasInputs): Promise<ReplicasInputs> {
 }
 
 describe("replicas provider: check and diff", () => {
-  it("puts the weighted plan per member into the inputs, from the declared total when the hub is not there yet", async () => {
+  it("puts the weighted split of the declared total per member into the inputs", async () => {
     const result = await checked(inputs());
-    assert.equal(result.totalReplicas, 10);
     assert.deepEqual(result.plan, { "member-1": 4, "member-2": 6 });
   });
 
@@ -58,15 +57,22 @@ describe("replicas provider: check and diff", () => {
     assert.equal(result.inputs, undefined);
   });
 
-  it("sees a weight change as a change, an identical input as none, and drift found by refresh as a change", async () => {
+  it("sees a weight change as a change; an identical input, a new live total or drift found by refresh as none", async () => {
     const before = await checked(inputs());
     const outputs = { ...before, actual: { ...before.plan }, memberStates: {}, records: {} } as ReplicasOutputs;
     assert.equal((await provider.diff!("default/web", outputs, before)).changes, false);
     const reweighted = await checked(inputs({ members: [{ name: "member-1", weight: 5 }, { name: "member-2", weight: 5 }] }));
     assert.deepEqual(reweighted.plan, { "member-1": 5, "member-2": 5 });
     assert.equal((await provider.diff!("default/web", outputs, reweighted)).changes, true);
-    const drifted = { ...outputs, actual: { "member-1": 7, "member-2": 6 } };
-    assert.equal((await provider.diff!("default/web", drifted, before)).changes, true);
+    // A new version of the provider's code is a change, so refresh and destroy never run stale code.
+    const withCode = <T extends object>(props: T, code: string): T => ({ ...props, __provider: code });
+    assert.equal((await provider.diff!("default/web", withCode(outputs, "v1"), withCode(before, "v1"))).changes, false);
+    assert.equal((await provider.diff!("default/web", withCode(outputs, "v1"), withCode(before, "v2"))).changes, true);
+    // An up that a failing member left unfinished shows as a change, so the next up finishes it.
+    assert.equal((await provider.diff!("default/web", { ...outputs, converged: false }, before)).changes, true);
+    // The autoscaler moved the total and the runtime split it anew: not the user's change.
+    const scaled = { ...outputs, totalReplicas: 5, actual: { "member-1": 2, "member-2": 3 } };
+    assert.equal((await provider.diff!("default/web", scaled, before)).changes, false);
   });
 
   it("keeps error messages and classifies failures when serialized into the provider process", async () => {
@@ -120,7 +126,7 @@ describe("replicas provider on a real fleet", () => {
     assert.deepEqual(replicas.map((r) => [r.desired, r.readyReplicas]), [[4, 4], [6, 6]]);
   });
 
-  it("takes the total from the live DistributedScaledObject in the hub (the CRD installs on a real API server)", async () => {
+  it("previews the declared total whatever the live DSO says, and converges on the live total (the CRD installs on a real API server)", async () => {
     fleet.apply("hub", dsoCrdManifest());
     await eventually("CRD established", () => fleet.kubectl("hub", "get", "crd", "distributedscaledobjects.fleetscale.io", "-o", "jsonpath={.status.conditions[?(@.type==\"Established\")].status}"), (s) => s === "True");
     fleet.apply("hub", {
@@ -130,8 +136,10 @@ describe("replicas provider on a real fleet", () => {
       spec: { memberClusters: [{ name: "member-1", weight: 4 }, { name: "member-2", weight: 6 }], scaledObjectSpec: { scaleTargetRef: { name: "web" } }, totalTargetReplicas: 15 },
     });
     const result = await checked(live());
-    assert.equal(result.totalReplicas, 15);
-    assert.deepEqual(result.plan, { "member-1": 6, "member-2": 9 });
+    assert.deepEqual(result.plan, { "member-1": 4, "member-2": 6 }, "the split of the declared 10: no diff for what the autoscaler did");
+    const created = (await provider.create!(result)).outs as ReplicasOutputs;
+    assert.equal(created.totalReplicas, 15);
+    assert.deepEqual(created.actual, { "member-1": 6, "member-2": 9 });
     fleet.kubectl("hub", "delete", "dso", "web", "-n", "default");
   });
 
@@ -155,12 +163,13 @@ describe("replicas provider on a real fleet", () => {
     assert.equal((await provider.diff!("default/web", updated.outs as ReplicasOutputs, news)).changes, false, "a second preview is empty");
   });
 
-  it("refresh reads drift; a member stopped during up is reported and the other keeps its replicas", async () => {
+  it("refresh records drift; a member stopped during up is reported and the other keeps its replicas", async () => {
     const olds = (await provider.create!(await checked(live()))).outs as ReplicasOutputs;
     await members()[0]!.scale(web, 7);
     const refreshed = await provider.read!("default/web", olds);
     assert.deepEqual(refreshed.props.actual, { "member-1": 7, "member-2": 6 });
-    assert.equal((await provider.diff!("default/web", refreshed.props as ReplicasOutputs, await checked(live()))).changes, true);
+    // Recorded, not previewed as a change: correcting drift is the runtime's job, or the next up's.
+    assert.equal((await provider.diff!("default/web", refreshed.props as ReplicasOutputs, await checked(live()))).changes, false);
 
     fleet.stop("member-2");
     try {
@@ -170,9 +179,10 @@ describe("replicas provider on a real fleet", () => {
       assert.equal(states["member-2"]!.state, "Unreachable");
       assert.match(states["member-2"]!.description, /ECONNREFUSED|no answer/);
       assert.equal(updated.outs.actual["member-2"], null);
-      // Within the grace period nothing is rebalanced: member-1 is put back to its planned 4 (the
-      // drift is corrected), never lowered below it to make room for the new weights.
-      assert.equal((await members()[0]!.readReplicas(web)).desired, 4);
+      // Within the grace period nothing is rebalanced, and member-1 keeps the 7 it runs: its
+      // drifted replicas are the only reachable capacity while member-2 fails, so the drift is
+      // corrected (make-before-break) once member-2 is back, not now.
+      assert.equal((await members()[0]!.readReplicas(web)).desired, 7);
     } finally {
       fleet.start("member-2");
     }

@@ -8,12 +8,16 @@
  * mapping to engine inputs it shares with the runtime and the CLI, takes only their
  * types) and loads client-node lazily inside the member and hub clients.
  *
- * - check() computes the weighted plan per member as an input, so `pulumi preview
- *   --diff` shows `plan.<member>: old => new` when a weight or the total changes.
+ * - check() computes the weighted split per member at the declared total as an input, so
+ *   `pulumi preview --diff` shows `plan.<member>: old => new` when a weight or the declared
+ *   total changes, and nothing when only the autoscaler moved the live total: a preview
+ *   shows what the user changed.
  * - create()/update() converge the members on the plan, make-before-break, with the
- *   engine's grace and exclusion rules for members that do not answer.
- * - read() (refresh) records the replicas the members really have; a drifted member
- *   shows as a change on the next preview and is put right by the next up.
+ *   engine's grace and exclusion rules for members that do not answer; or, while a runtime
+ *   leads in the hub, leave the members to it and wait for it to converge (one writer).
+ * - read() (refresh) records the replicas the members really have (`actual`). Drift is not a
+ *   change to preview: the runtime corrects it continuously, and the next up that changes
+ *   anything converges from what runs.
  * - delete() leaves the workloads running as they are, unless scaleToZeroOnDelete.
  */
 import type * as pulumi from "@pulumi/pulumi";
@@ -35,7 +39,7 @@ export interface ReplicasMember {
   targetNamespace?: string;
 }
 
-/** Inputs once resolved; `totalReplicas` and `plan` are filled in by check(). */
+/** Inputs once resolved; `plan` is filled in by check(). */
 export interface ReplicasInputs {
   hubKubeconfig: string;
   /** Namespace of the member kubeconfig Secrets in the hub. */
@@ -47,11 +51,11 @@ export interface ReplicasInputs {
   maxRebalancePercentage: number;
   targetKind: "Deployment" | "StatefulSet";
   targetName: string;
-  /** The total when the hub has no live DSO yet: spec.totalTargetReplicas or minReplicaCount. */
+  /** The total the spec declares (spec.totalTargetReplicas, else minReplicaCount): what `plan` splits. */
   declaredTotal: number;
   timeoutSeconds: number;
   scaleToZeroOnDelete: boolean;
-  totalReplicas?: number;
+  /** The weighted split of the declared total with every member healthy: what preview diffs. */
   plan?: Record<string, number>;
 }
 
@@ -61,6 +65,7 @@ export interface MemberState {
 }
 
 export interface ReplicasOutputs extends ReplicasInputs {
+  /** The live total the last up converged on (KEDA's or the runtime's, else the declared one). */
   totalReplicas: number;
   plan: Record<string, number>;
   /** spec.replicas each member really has (null: the member could not be read). */
@@ -68,21 +73,29 @@ export interface ReplicasOutputs extends ReplicasInputs {
   memberStates: Record<string, MemberState>;
   /** The engine's records, so grace periods carry over between runs. */
   records: Record<string, MemberRecord>;
+  /**
+   * Whether the last up left every member healthy at its share. When it did not (a member
+   * failed during it), the next preview shows a change, so the next up finishes the job.
+   */
+  converged: boolean;
 }
 
 export const replicasProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds: ReplicasInputs, news: ReplicasInputs): Promise<pulumi.dynamic.CheckResult> {
     const failures = checkInputs(news);
     if (failures.length > 0) return { failures };
-    const totalReplicas = await liveTotal(news);
-    return { inputs: { ...news, totalReplicas, plan: weightedPlan(news, totalReplicas) } };
+    return { inputs: { ...news, plan: weightedPlan(news, news.declaredTotal) } };
   },
 
   async diff(_id: string, olds: ReplicasOutputs, news: ReplicasInputs): Promise<pulumi.dynamic.DiffResult> {
-    const compared: (keyof ReplicasInputs)[] = ["plan", "totalReplicas", "members", "gracePeriod", "maxRebalancePercentage", "targetKind", "targetName", "dsoNamespace", "dsoName", "hubNamespace", "scaleToZeroOnDelete", "timeoutSeconds"];
+    // Inputs, and unfinished work of the last up: the live total and the replicas that run
+    // are the autoscaler's and the runtime's business, not changes the user made.
+    const compared: (keyof ReplicasInputs)[] = ["plan", "declaredTotal", "members", "gracePeriod", "maxRebalancePercentage", "targetKind", "targetName", "dsoNamespace", "dsoName", "hubNamespace", "scaleToZeroOnDelete", "timeoutSeconds"];
     const changed = compared.some((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
-    const drifted = Object.entries(olds.actual ?? {}).some(([member, replicas]) => replicas !== null && replicas !== olds.plan?.[member]);
-    return { changes: changed || drifted, replaces: [], deleteBeforeReplace: false };
+    // Pulumi keeps the provider's serialized code in state and runs refresh and destroy with
+    // it: a new version of this code is a change, so the next up stores it.
+    const codeChanged = providerCode(olds) !== providerCode(news);
+    return { changes: changed || codeChanged || olds.converged === false, replaces: [], deleteBeforeReplace: false };
   },
 
   async create(inputs: ReplicasInputs): Promise<pulumi.dynamic.CreateResult> {
@@ -117,6 +130,11 @@ export const replicasProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
+/** The serialized provider Pulumi passes along with the inputs and keeps in state. */
+function providerCode(props: ReplicasInputs): unknown {
+  return (props as unknown as Record<string, unknown>)["__provider"];
+}
+
 /** What no schema can check for us inside the provider: the engine's own preconditions. */
 function checkInputs(inputs: ReplicasInputs): pulumi.dynamic.CheckFailure[] {
   const failures: pulumi.dynamic.CheckFailure[] = [];
@@ -141,7 +159,7 @@ async function liveTotal(inputs: ReplicasInputs): Promise<number> {
   return typeof live === "number" ? live : inputs.declaredTotal;
 }
 
-/** The plan with every member healthy: what preview shows per member. */
+/** The split with every member healthy: what preview shows per member. */
 function weightedPlan(inputs: ReplicasInputs, totalReplicas: number): Record<string, number> {
   const settled = settle({
     workload: workloadOf(inputs),
@@ -155,7 +173,9 @@ function weightedPlan(inputs: ReplicasInputs, totalReplicas: number): Record<str
 }
 
 async function apply(inputs: ReplicasInputs, previous: Record<string, MemberRecord>, previousTotal?: number): Promise<ReplicasOutputs> {
-  const totalReplicas = inputs.totalReplicas ?? inputs.declaredTotal;
+  const leader = await new HubClient(inputs.hubKubeconfig).runtimeLeader(inputs.hubNamespace);
+  if (leader !== undefined) return handOver(inputs, leader, previous);
+  const totalReplicas = await liveTotal(inputs);
   const clients = await memberClients(inputs);
   const targets: MemberTarget[] = inputs.members.map((m) => ({ spec: engineMemberOf(m), ref: workloadRef(inputs, m.name), access: clients.get(m.name)! }));
   const result = await converge(
@@ -170,7 +190,90 @@ async function apply(inputs: ReplicasInputs, previous: Record<string, MemberReco
     actual[m.name] = written ? written.to : (last.specReplicas[m.name] ?? null);
     memberStates[m.name] = { state: m.state, description: m.description };
   }
-  return { ...inputs, totalReplicas, plan: inputs.plan ?? weightedPlan(inputs, totalReplicas), actual, memberStates, records: result.records };
+  const converged = last.plan.converged && Object.values(last.observations).every((o) => o.healthy);
+  return { ...inputs, totalReplicas, plan: inputs.plan ?? weightedPlan(inputs, totalReplicas), actual, memberStates, records: result.records, converged };
+}
+
+/**
+ * One writer at a time: while a runtime leads, it alone writes the members, planning from the
+ * DistributedScaledObject in the hub (which this `up` applied just before). `up` then writes
+ * no member: it checks that the DSO says what these inputs say and waits until the runtime
+ * has acted on it, so the two never work from different specs.
+ */
+async function handOver(inputs: ReplicasInputs, leader: string, previous: Record<string, MemberRecord>): Promise<ReplicasOutputs> {
+  const hub = new HubClient(inputs.hubKubeconfig);
+  const what = `DistributedReplicas ${inputs.dsoNamespace}/${inputs.dsoName}`;
+  const deadline = Date.now() + inputs.timeoutSeconds * 1000;
+  for (;;) {
+    const dso = (await hub.distributedScaledObject(inputs.dsoNamespace, inputs.dsoName)) as LiveDso | undefined;
+    if (dso === undefined) throw new Error(`${what}: the runtime ${leader} leads, but the DistributedScaledObject is not in the hub; apply it too`);
+    const differs = specDifference(inputs, dso.spec ?? {});
+    if (differs !== undefined) {
+      throw new Error(`${what}: the runtime ${leader} leads and plans from the DistributedScaledObject in the hub, whose ${differs}; apply the DistributedScaledObject too (pulumi up without --target, or target both)`);
+    }
+    const ready = dso.status?.conditions?.find((c) => c.type === "Ready");
+    const observed = (dso.status?.observedGeneration ?? -1) >= (dso.metadata?.generation ?? 0);
+    // Converged, or nothing left to move at the members' current health (an unreachable member is reported, as without a runtime).
+    if (observed && (ready?.reason === "Converged" || ready?.reason === "MembersUnhealthy")) return handedOver(inputs, dso, previous);
+    if (Date.now() >= deadline) {
+      const state = observed ? `Ready is ${ready?.status} (${ready?.reason}: ${ready?.message})` : `it has not acted on generation ${dso.metadata?.generation} yet`;
+      throw new Error(`${what}: the runtime ${leader} did not converge within ${inputs.timeoutSeconds}s: ${state}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+
+interface LiveDso {
+  metadata?: { generation?: number };
+  spec?: {
+    memberClusters?: Partial<ReplicasMember>[];
+    rebalancingPolicy?: { gracePeriod?: string; maxRebalancePercentage?: number };
+    scaledObjectSpec?: { scaleTargetRef?: { name?: string; kind?: string } };
+    totalTargetReplicas?: number;
+  };
+  status?: {
+    observedGeneration?: number;
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+    memberClusterStatuses?: Record<string, { state: string; description: string; desiredReplicas: number }>;
+  };
+}
+
+/** What the hub's DSO says differently from these inputs, in words; undefined when nothing. */
+function specDifference(inputs: ReplicasInputs, spec: NonNullable<LiveDso["spec"]>): string | undefined {
+  const membersOf = (members: readonly Partial<ReplicasMember>[]) =>
+    JSON.stringify(
+      [...members]
+        .map((m) => ({ name: m.name, weight: m.weight ?? 1, minReplicas: m.minReplicas, maxReplicas: m.maxReplicas, targetNamespace: m.targetNamespace }))
+        .sort((a, b) => String(a.name).localeCompare(String(b.name))),
+    );
+  const weights = (members: readonly Partial<ReplicasMember>[]) => members.map((m) => `${m.name}=${m.weight ?? 1}`).join(", ");
+  if (membersOf(spec.memberClusters ?? []) !== membersOf(inputs.members)) {
+    return `members are ${weights(spec.memberClusters ?? [])}, not ${weights(inputs.members)}`;
+  }
+  const policy = spec.rebalancingPolicy ?? {};
+  if (policy.gracePeriod !== inputs.gracePeriod || policy.maxRebalancePercentage !== inputs.maxRebalancePercentage) {
+    return `rebalancingPolicy is ${policy.gracePeriod}/${policy.maxRebalancePercentage}%, not ${inputs.gracePeriod}/${inputs.maxRebalancePercentage}%`;
+  }
+  const target = spec.scaledObjectSpec?.scaleTargetRef;
+  if (target?.name !== inputs.targetName || (target?.kind ?? "Deployment") !== inputs.targetKind) {
+    return `scale target is ${target?.kind ?? "Deployment"} ${target?.name}, not ${inputs.targetKind} ${inputs.targetName}`;
+  }
+  return undefined;
+}
+
+/** The outputs as the runtime's status tells them. */
+function handedOver(inputs: ReplicasInputs, dso: LiveDso, previous: Record<string, MemberRecord>): ReplicasOutputs {
+  const statuses = dso.status?.memberClusterStatuses ?? {};
+  const actual: Record<string, number | null> = {};
+  const memberStates: Record<string, MemberState> = {};
+  for (const { name } of inputs.members) {
+    const status = statuses[name];
+    actual[name] = status ? status.desiredReplicas : null;
+    memberStates[name] = status ? { state: status.state, description: status.description } : { state: "Unknown", description: "not in the runtime's status yet" };
+  }
+  const totalReplicas = dso.spec?.totalTargetReplicas ?? inputs.declaredTotal;
+  const converged = dso.status?.conditions?.find((c) => c.type === "Ready")?.reason === "Converged";
+  return { ...inputs, totalReplicas, plan: inputs.plan ?? weightedPlan(inputs, inputs.declaredTotal), actual, memberStates, records: previous, converged };
 }
 
 async function memberClients(inputs: ReplicasInputs): Promise<Map<string, MemberClient | MemberError>> {

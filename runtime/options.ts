@@ -5,6 +5,7 @@
 import { hostname } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { parseDuration } from "../engine/duration";
+import { RUNTIME_LEASE_NAME } from "../schema/dso-names";
 
 export interface RuntimeOptions {
   /** Path of the hub kubeconfig; undefined: in-cluster, else KUBECONFIG / ~/.kube/config. */
@@ -32,7 +33,7 @@ export const DEFAULT_OPTIONS = {
   resyncIntervalMs: 30_000,
   healthPort: 8080,
   metricsPort: 9090,
-  leaseName: "fleetscale-runtime",
+  leaseName: RUNTIME_LEASE_NAME,
   logLevel: "info",
 } as const;
 

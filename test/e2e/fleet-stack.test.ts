@@ -10,7 +10,9 @@ import { MemberClient, type WorkloadRef } from "../../members/client";
 import { HubClient } from "../../members/hub";
 import { LocalFleet } from "../support/fleet";
 import { ProjectStack, changeSummary } from "../support/project-stack";
-import { deployment } from "../support/workloads";
+import { check } from "../support/pulumi";
+import { deployment, eventually } from "../support/workloads";
+import { startTestRuntime } from "../support/runtime";
 
 const HUB_NAMESPACE = "fleetscale-system";
 const web: WorkloadRef = { kind: "Deployment", namespace: "default", name: "web" };
@@ -51,6 +53,33 @@ describe("fleetscale stack on a real fleet with the real Pulumi engine", () => {
   it("a preview right after up shows no changes", async () => {
     const summary = changeSummary((await stack.preview()).stdout);
     assert.deepEqual(Object.keys(summary), ["unchanged"], JSON.stringify(summary));
+  });
+
+  it("a total moved in the hub (as KEDA or the runtime move it) is no change to preview; the stack output says what runs", async () => {
+    const total = (n: number) => fleet.kubectl("hub", "patch", "dso", "web", "-n", "default", "--type", "merge", "-p", JSON.stringify({ spec: { totalTargetReplicas: n } }));
+    const split = async (a: number, b: number) => {
+      await new MemberClient("member-1", fleet.kubeconfig("member-1")).scale(web, a);
+      await new MemberClient("member-2", fleet.kubeconfig("member-2")).scale(web, b);
+    };
+    const state = JSON.parse(await stack.exportState()) as { deployment: { resources: { type: string; urn: string }[] } };
+    const urn = state.deployment.resources.find((r) => r.type === "pulumi-nodejs:dynamic/fleetscale:DistributedReplicas")!.urn;
+    const refreshReplicas = async () => check(await stack.run(["refresh", "--yes", "--skip-preview", "--target", urn]));
+    // What the autoscaler and the runtime do: a new total, split by weight.
+    total(5);
+    await split(2, 3);
+    try {
+      const preview = (await stack.preview()).stdout;
+      assert.deepEqual(Object.keys(changeSummary(preview)), ["unchanged"], preview.slice(preview.lastIndexOf("Resources:")));
+      // Stack outputs come from the program: refresh records what runs, the next up (with nothing to change) reports it.
+      await refreshReplicas();
+      assert.deepEqual(Object.keys(changeSummary((await stack.up()).stdout)), ["unchanged"]);
+      const outputs = JSON.parse(check(await stack.run(["stack", "output", "--json"])).stdout) as { replicas: Record<string, Record<string, number>> };
+      assert.deepEqual(outputs.replicas["web"], { "member-1": 2, "member-2": 3 }, "the output is the split that runs, not the one at the declared total");
+    } finally {
+      total(10);
+      await split(4, 6);
+      await refreshReplicas();
+    }
   });
 
   it("the stored member credential can scale and observe workloads, and nothing else", async () => {
@@ -135,6 +164,57 @@ describe("fleetscale stack on a real fleet with the real Pulumi engine", () => {
     }
     await stack.up();
     assert.deepEqual([(await replicas("member-1")).desired, (await replicas("member-2")).desired], [4, 6]);
+  });
+
+  it("with a runtime leading, up hands the new weights to it and writes no member itself; up --target of the replicas alone is refused", async () => {
+    const scaledLines: { member: string; to: number }[] = [];
+    const runtime = await startTestRuntime(fleet.cluster("hub").kubeconfig, HUB_NAMESPACE, "e2e-runtime", (line) => {
+      const parsed = JSON.parse(line) as { msg: string; member?: string; to?: number };
+      if (parsed.msg === "scaled") scaledLines.push({ member: parsed.member!, to: parsed.to! });
+    });
+    const seen: Record<string, number[]> = { "member-1": [], "member-2": [] };
+    let sampling = true;
+    let sampler: Promise<void> | undefined;
+    try {
+      await eventually("the runtime leads", () => runtime.isLeader(), (leads) => leads, 20_000);
+      await eventually("the runtime has the fleet at 4/6", async () => [(await replicas("member-1")).desired, (await replicas("member-2")).desired], (r) => r[0] === 4 && r[1] === 6, 20_000);
+      // Every value each member's spec takes while up runs, to see who wrote it and that none goes back and forth.
+      sampler = (async () => {
+        while (sampling) {
+          for (const member of Object.keys(seen)) {
+            const desired = (await replicas(member)).desired;
+            if (seen[member]!.at(-1) !== desired) seen[member]!.push(desired);
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      const before = scaledLines.length;
+      stack.writeConfig(config({ "member-1": 2, "member-2": 8 }));
+      await stack.up();
+      assert.deepEqual([(await replicas("member-1")).desired, (await replicas("member-2")).desired], [2, 8], "up returns once the runtime converged");
+      const writes = scaledLines.slice(before);
+      for (const [member, values] of Object.entries(seen)) {
+        const moves = values.slice(1).map((v, i) => Math.sign(v - values[i]!));
+        assert.ok(moves.every((m) => m === moves[0]), `${member} went ${values.join(" -> ")}: back and forth`);
+        // Every value a member took was written by the runtime: the provider wrote none.
+        for (const value of values.slice(1)) assert.ok(writes.some((w) => w.member === member && w.to === value), `${member} -> ${value} not written by the runtime`);
+      }
+      console.log(`# one writer: ${writes.length} member writes, all by the runtime: ${writes.map((w) => `${w.member}->${w.to}`).join(", ")}`);
+
+      const state = JSON.parse(await stack.exportState()) as { deployment: { resources: { type: string; urn: string }[] } };
+      const urn = state.deployment.resources.find((r) => r.type === "pulumi-nodejs:dynamic/fleetscale:DistributedReplicas")!.urn;
+      stack.writeConfig(config({ "member-1": 5, "member-2": 5 }));
+      const targeted = await stack.run(["up", "--yes", "--skip-preview", "--target", urn]);
+      assert.notEqual(targeted.status, 0, "up --target of the replicas alone must fail while the DSO says otherwise");
+      assert.match(targeted.stdout + targeted.stderr, /the runtime e2e-runtime leads and plans from the DistributedScaledObject in the hub, whose members are member-1=2, member-2=8, not member-1=5, member-2=5/);
+      assert.deepEqual([(await replicas("member-1")).desired, (await replicas("member-2")).desired], [2, 8], "nothing was written");
+      await stack.up();
+      assert.deepEqual([(await replicas("member-1")).desired, (await replicas("member-2")).desired], [5, 5]);
+    } finally {
+      sampling = false;
+      await sampler;
+      await runtime.stop();
+    }
   });
 
   it("keeps every kubeconfig and token out of the state file and out of every log", async () => {
