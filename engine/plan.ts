@@ -201,14 +201,17 @@ export function plan(input: PlanInput): Plan {
   const converged = desired.every((d, i) => d === target[i]);
   // Nothing left to move and nothing moved in this step: the fleet has settled.
   const settled = converged && desired.every((d, i) => d === base[i]);
-  const context: StepContext = {
-    input,
-    firstPlan: Object.keys(input.previous).length === 0,
-    lostFrom: members.filter((_, i) => roles[i] === "out" && base[i]! > 0).map((m) => m.name),
-    returned: members.filter((_, i) => roles[i] === "active" && health[i]!.state === "Recovering").map((m) => m.name),
-    moved,
-    budget,
-  };
+  // Only a step that changes something needs reasons: most steps of most workloads change nothing.
+  let context: StepContext | undefined;
+  const contextOfStep = (): StepContext =>
+    (context ??= {
+      input,
+      firstPlan: Object.keys(input.previous).length === 0,
+      lostFrom: members.filter((_, i) => roles[i] === "out" && base[i]! > 0).map((m) => m.name),
+      returned: members.filter((_, i) => roles[i] === "active" && health[i]!.state === "Recovering").map((m) => m.name),
+      moved,
+      budget,
+    });
   const memberPlans = members.map((m, i): MemberPlan => {
     const { state, since } = displayedState(health[i]!, roles[i]!, m.weight, desired[i]!, target[i]!, ready[i], settled, now);
     const memberPlan: MemberPlan = {
@@ -224,7 +227,7 @@ export function plan(input: PlanInput): Plan {
     };
     const nextRising = risingAfter(rising[i]!, roles[i]!, base[i]!, desired[i]!, ready[i], records[i]?.rising, now);
     if (nextRising) memberPlan.rising = nextRising;
-    if (desired[i] !== base[i]) memberPlan.reason = explain({ ...context, member: m.name }, roles[i]!, state, base[i]!, desired[i]!);
+    if (desired[i] !== base[i]) memberPlan.reason = explain(contextOfStep(), m.name, roles[i]!, state, base[i]!, desired[i]!);
     return memberPlan;
   });
 
@@ -315,7 +318,7 @@ interface StepContext {
   budget: number;
 }
 
-function explain(context: StepContext & { member: string }, role: Role, state: MemberState, from: number, to: number): string {
+function explain(context: StepContext, member: string, role: Role, state: MemberState, from: number, to: number): string {
   const change = `${from} -> ${to}`;
   if (role === "held") return `${change}: back from an outage; keeps the replicas it runs while on probation`;
   if (role === "out") {
@@ -332,7 +335,7 @@ function explain(context: StepContext & { member: string }, role: Role, state: M
   }
   if (to > from && lostFrom.length > 0) causes.push(`takes over the share of ${lostFrom.join(", ")}`);
   if (to < from && (state === "Draining" || state === "Drained")) causes.push("weight 0: draining");
-  const others = returned.filter((name) => name !== context.member);
+  const others = returned.filter((name) => name !== member);
   if (to < from && others.length > 0) causes.push(`gives back the share of ${others.join(", ")}, healthy again after its probation`);
   if (moved > 0) causes.push(`rebalancing toward weighted shares (${moved} replicas this step, at most ${budget})`);
   if (causes.length === 0) {

@@ -68,6 +68,8 @@ describe("replicas provider: check and diff", () => {
     const withCode = <T extends object>(props: T, code: string): T => ({ ...props, __provider: code });
     assert.equal((await provider.diff!("default/web", withCode(outputs, "v1"), withCode(before, "v1"))).changes, false);
     assert.equal((await provider.diff!("default/web", withCode(outputs, "v1"), withCode(before, "v2"))).changes, true);
+    // A rotated hub credential is a change, so refresh and destroy never use the old one.
+    assert.equal((await provider.diff!("default/web", outputs, { ...before, hubKubeconfig: `${before.hubKubeconfig}\n# rotated` })).changes, true);
     // An up that a failing member left unfinished shows as a change, so the next up finishes it.
     assert.equal((await provider.diff!("default/web", { ...outputs, converged: false }, before)).changes, true);
     // The autoscaler moved the total and the runtime split it anew: not the user's change.

@@ -90,7 +90,8 @@ export const replicasProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: ReplicasOutputs, news: ReplicasInputs): Promise<pulumi.dynamic.DiffResult> {
     // Inputs, and unfinished work of the last up: the live total and the replicas that run
     // are the autoscaler's and the runtime's business, not changes the user made.
-    const compared: (keyof ReplicasInputs)[] = ["plan", "declaredTotal", "members", "gracePeriod", "maxRebalancePercentage", "targetKind", "targetName", "dsoNamespace", "dsoName", "hubNamespace", "scaleToZeroOnDelete", "timeoutSeconds"];
+    // The hub credential too: a rotated one must reach state, or refresh and destroy use the revoked one.
+    const compared: (keyof ReplicasInputs)[] = ["hubKubeconfig", "plan", "declaredTotal", "members", "gracePeriod", "maxRebalancePercentage", "targetKind", "targetName", "dsoNamespace", "dsoName", "hubNamespace", "scaleToZeroOnDelete", "timeoutSeconds"];
     const changed = compared.some((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
     // Pulumi keeps the provider's serialized code in state and runs refresh and destroy with
     // it: a new version of this code is a change, so the next up stores it.
