@@ -71,14 +71,7 @@ describe("fleetscale plan", () => {
   });
 
   it("uses registered members, equally weighted, when memberClusters is empty", () => {
-    const file = manifest(`apiVersion: fleetscale.io/v1alpha1
-kind: DistributedScaledObject
-metadata: {name: api}
-spec:
-  scaledObjectSpec: {scaleTargetRef: {name: api}}
-  totalTargetReplicas: 7
-`);
-    const run = fleetscale("plan", "-f", file, "--members", "x,y", "-o", "json");
+    const run = fleetscale("plan", "-f", registeredOnly(), "--members", "x,y", "-o", "json");
     assert.equal(run.code, 0, run.stderr);
     const counts = JSON.parse(run.stdout).members.map((m: { desiredReplicas: number }) => m.desiredReplicas).sort();
     assert.deepEqual(counts, [3, 4]);
