@@ -113,5 +113,10 @@ function projectDir(dir: string): string | undefined {
 
 /** The project's name: a copy of this project (as tests use) is this project too, with its own .fleet. */
 function projectName(dir: string): unknown {
-  return (parse(readFileSync(join(dir, "Pulumi.yaml"), "utf8")) as { name?: unknown } | null)?.name;
+  try {
+    return (parse(readFileSync(join(dir, "Pulumi.yaml"), "utf8")) as { name?: unknown } | null)?.name;
+  } catch {
+    // Unreadable or not YAML: not this project, and pulumi itself will say what is wrong with it.
+    return undefined;
+  }
 }

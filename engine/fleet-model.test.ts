@@ -156,6 +156,9 @@ describe("fleet model: what a member does while the hub cannot see it", () => {
     assert.deepEqual(drained.map((m) => [m.name, m.desiredReplicas, m.state]), [["a", 10, "Ready"], ["b", 0, "Drained"]]);
     assert.match(drained[1]!.description, /Weight 0: drained; holds no replicas/);
     assert.ok(run.steps.some((s) => s.members[1]!.state === "Draining"));
+    // Time alone changes nothing a status shows: a drained member keeps the moment it was drained.
+    const drainedSince = new Set(run.trace.map((t) => t.plan.members[1]!).filter((m) => m.state === "Drained").map((m) => m.since));
+    assert.equal(drainedSince.size, 1, `Drained since ${[...drainedSince].join(", ")}`);
     const back = run.steps.at(-1)!.members;
     assert.deepEqual(back.map((m) => [m.desiredReplicas, m.state]), [[5, "Ready"], [5, "Ready"]]);
   });

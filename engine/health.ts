@@ -97,8 +97,8 @@ export function nextHealth(previous: MemberRecord | undefined, observation: Obse
   if (previous === undefined) return { state: "Ready", since: now, failures: 0 };
   if (isFailureState(previous.state)) return { state: "Ready", since: now, failures };
   if (previous.state === "Excluded") return { state: "Recovering", since: now, failures };
-  if (previous.state === "Recovering") return { state: "Recovering", since: previous.since, failures };
-  return { state: "Ready", since: previous.since, failures };
+  // Ready, Recovering, Draining and Drained hold while the member stays healthy.
+  return { state: previous.state, since: previous.since, failures };
 }
 
 /** A recovering member gets replicas back only once it has been healthy for its probation. */

@@ -288,11 +288,13 @@ function displayedState(
     state = "Ready";
     since = now;
   }
-  if (role === "active" && weight === 0 && (state === "Ready" || state === "Draining" || state === "Drained")) {
+  const draining = state === "Draining" || state === "Drained";
+  if (role === "active" && weight === 0 && (state === "Ready" || draining)) {
     const drained = desired === target ? "Drained" : "Draining";
     return { state: drained, since: drained === health.state ? health.since : now };
   }
-  if ((health.state === "Draining" || health.state === "Drained") && state !== health.state) since = now;
+  // Weight back above 0: an ordinary member again.
+  if (draining) return { state: "Ready", since: now };
   return { state, since };
 }
 

@@ -214,8 +214,11 @@ async function handOver(inputs: ReplicasInputs, leader: string, previous: Record
     }
     const ready = dso.status?.conditions?.find((c) => c.type === "Ready");
     const observed = (dso.status?.observedGeneration ?? -1) >= (dso.metadata?.generation ?? 0);
-    // Converged, or nothing left to move at the members' current health (an unreachable member is reported, as without a runtime).
-    if (observed && (ready?.reason === "Converged" || ready?.reason === "MembersUnhealthy")) return handedOver(inputs, dso, previous);
+    if (observed && ready?.reason === "InvalidSpec") throw new Error(`${what}: the runtime ${leader} refuses the DistributedScaledObject: ${ready.message}`);
+    // Done once the runtime acted on this spec and is not moving replicas toward it any more:
+    // converged, or held up by what up could not change either (an unreachable member, pods
+    // that do not become ready), which the outputs report as they would without a runtime.
+    if (observed && ready !== undefined && ready.reason !== "Rebalancing") return handedOver(inputs, dso, previous);
     if (Date.now() >= deadline) {
       const state = observed ? `Ready is ${ready?.status} (${ready?.reason}: ${ready?.message})` : `it has not acted on generation ${dso.metadata?.generation} yet`;
       throw new Error(`${what}: the runtime ${leader} did not converge within ${inputs.timeoutSeconds}s: ${state}`);
@@ -229,7 +232,7 @@ interface LiveDso {
   spec?: {
     memberClusters?: Partial<ReplicasMember>[];
     rebalancingPolicy?: { gracePeriod?: string; maxRebalancePercentage?: number };
-    scaledObjectSpec?: { scaleTargetRef?: { name?: string; kind?: string } };
+    scaledObjectSpec?: { scaleTargetRef?: { name?: string; kind?: string }; minReplicaCount?: number; triggers?: unknown[] };
     totalTargetReplicas?: number;
   };
   status?: {
@@ -255,6 +258,11 @@ function specDifference(inputs: ReplicasInputs, spec: NonNullable<LiveDso["spec"
   if (policy.gracePeriod !== inputs.gracePeriod || policy.maxRebalancePercentage !== inputs.maxRebalancePercentage) {
     return `rebalancingPolicy is ${policy.gracePeriod}/${policy.maxRebalancePercentage}%, not ${inputs.gracePeriod}/${inputs.maxRebalancePercentage}%`;
   }
+  // Without triggers the declared total is the total; with them KEDA or the runtime own it.
+  const declared = spec.totalTargetReplicas ?? spec.scaledObjectSpec?.minReplicaCount ?? 0;
+  if ((spec.scaledObjectSpec?.triggers ?? []).length === 0 && declared !== inputs.declaredTotal) {
+    return `total is ${declared}, not ${inputs.declaredTotal}`;
+  }
   const target = spec.scaledObjectSpec?.scaleTargetRef;
   if (target?.name !== inputs.targetName || (target?.kind ?? "Deployment") !== inputs.targetKind) {
     return `scale target is ${target?.kind ?? "Deployment"} ${target?.name}, not ${inputs.targetKind} ${inputs.targetName}`;
@@ -273,8 +281,8 @@ function handedOver(inputs: ReplicasInputs, dso: LiveDso, previous: Record<strin
     memberStates[name] = status ? { state: status.state, description: status.description } : { state: "Unknown", description: "not in the runtime's status yet" };
   }
   const totalReplicas = dso.spec?.totalTargetReplicas ?? inputs.declaredTotal;
-  const converged = dso.status?.conditions?.find((c) => c.type === "Ready")?.reason === "Converged";
-  return { ...inputs, totalReplicas, plan: inputs.plan ?? weightedPlan(inputs, inputs.declaredTotal), actual, memberStates, records: previous, converged };
+  // converged: what is left is the runtime's to finish, not the next up's, so no change to preview.
+  return { ...inputs, totalReplicas, plan: inputs.plan ?? weightedPlan(inputs, inputs.declaredTotal), actual, memberStates, records: previous, converged: true };
 }
 
 async function memberClients(inputs: ReplicasInputs): Promise<Map<string, MemberClient | MemberError>> {

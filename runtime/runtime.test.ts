@@ -316,7 +316,13 @@ describe("runtime on a real fleet", () => {
 
     const b = await start("runtime-b");
     await eventually("converged to 12/8", specs, (s) => s[0] === 12 && s[1] === 8, 30_000);
-    await eventually("status Ready", () => status(), (s) => condition(s, "Ready")?.status === "True" && s.memberClusterStatuses?.["member-1"]?.desiredReplicas === 12, 20_000);
+    // Settled as the status shows it: Ready, and every member's Deployment down to its count
+    // (pods of a scale-down still terminating count in status.replicas for a moment).
+    const settledStatus = (s: Status) =>
+      condition(s, "Ready")?.status === "True" &&
+      s.memberClusterStatuses?.["member-1"]?.desiredReplicas === 12 &&
+      Object.values(s.memberClusterStatuses ?? {}).every((m) => m.currentReplicas === m.desiredReplicas);
+    await eventually("status Ready and settled", () => status(), settledStatus, 20_000);
     const resumed = scaled(b);
     // Each write continues the move in the same direction, within 10% of 20, never back.
     for (const w of resumed) {
