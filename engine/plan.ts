@@ -176,7 +176,7 @@ export function plan(input: PlanInput): Plan {
   active.forEach((i, k) => (tentative[i] = base[i]! + increases[k]! - decreases[k]!));
 
   // Make-before-break, for every lowering: ready replicas may be taken away only where ready
-  // replicas of trusted members (and of failing members that still report them) exceed what
+  // replicas of trusted members (and of excluded members that still report them) exceed what
   // is required. A held member is never lowered, so its pods need no cover and give none.
   let capacity = 0;
   const readyLost = new Array<number>(members.length).fill(0);
