@@ -10,7 +10,7 @@
  * (its count is dropped when it next fails).
  * That bounds what a flapping member can cost, whatever its period (see README, "Flapping").
  */
-import { type FailureState, type MemberState, isFailureState } from "./states";
+import { type FailureState, type MemberState, isFailureState, isHealthyState } from "./states";
 
 /** What the member looked like when it was last asked. */
 export type Observation =
@@ -69,11 +69,6 @@ export function probationMs(failures: number, gracePeriodMs: number): number {
 /** How long a readmitted member must stay healthy before its failures are forgotten. */
 export function forgivenAfterMs(gracePeriodMs: number): number {
   return probationUnit(gracePeriodMs) * PROBATION_CAP_UNITS;
-}
-
-/** States in which a member answers and takes part (Draining and Drained are Ready with weight 0). */
-function isHealthyState(state: MemberState): boolean {
-  return state === "Ready" || state === "Draining" || state === "Drained";
 }
 
 /** The member's state now, from its previous record and the latest observation. */

@@ -22,7 +22,7 @@
 import { apportion, type Claim } from "./apportion";
 import { formatDuration } from "./duration";
 import { type HealthStep, type MemberRecord, type Observation, inProbation, nextHealth, probationMs } from "./health";
-import { type MemberState, isFailureState } from "./states";
+import { type MemberState, isDrainState, isFailureState } from "./states";
 import { tieRanks } from "./tiebreak";
 
 export interface MemberInput {
@@ -124,9 +124,7 @@ export function plan(input: PlanInput): Plan {
   // Targets: pinned members keep what they had, held members what they run; the rest of the
   // total is shared by weight among active members. Held members do not reduce that rest:
   // until probation ends nobody counts on them.
-  const target = new Array<number>(members.length).fill(0);
-  for (const i of pinned) target[i] = base[i]!;
-  roles.forEach((role, i) => role === "held" && (target[i] = base[i]!));
+  const target = base.map((b, i) => (roles[i] === "pinned" || roles[i] === "held" ? b : 0));
   const pinnedTotal = sum(pinned.map((i) => base[i]!));
   const shared = Math.max(0, total - pinnedTotal);
   // A fleet whose every active member has weight 0 still has to run the workload somewhere.
@@ -172,7 +170,7 @@ export function plan(input: PlanInput): Plan {
   const increases = freeUp.map((f, k) => f + pairedUp[k]!);
   const decreases = splitByAmount(Math.max(0, sum(down) - sum(up)) + moved, down, active, ranks);
 
-  const tentative = base.map((b, i) => (roles[i] === "out" ? 0 : roles[i] === "held" ? target[i]! : b));
+  const tentative = base.map((b, i) => (roles[i] === "out" ? 0 : b));
   active.forEach((i, k) => (tentative[i] = base[i]! + increases[k]! - decreases[k]!));
 
   // Make-before-break, for every lowering: ready replicas may be taken away only where ready
@@ -288,7 +286,7 @@ function displayedState(
     state = "Ready";
     since = now;
   }
-  const draining = state === "Draining" || state === "Drained";
+  const draining = isDrainState(state);
   if (role === "active" && weight === 0 && (state === "Ready" || draining)) {
     const drained = desired === target ? "Drained" : "Draining";
     return { state: drained, since: drained === health.state ? health.since : now };
@@ -336,7 +334,7 @@ function explain(context: StepContext, member: string, role: Role, state: Member
     causes.push(`total ${input.totalReplicas > previousTotal ? "raised" : "lowered"} from ${previousTotal} to ${input.totalReplicas}`);
   }
   if (to > from && lostFrom.length > 0) causes.push(`takes over the share of ${lostFrom.join(", ")}`);
-  if (to < from && (state === "Draining" || state === "Drained")) causes.push("weight 0: draining");
+  if (to < from && isDrainState(state)) causes.push("weight 0: draining");
   const others = returned.filter((name) => name !== member);
   if (to < from && others.length > 0) causes.push(`gives back the share of ${others.join(", ")}, healthy again after its probation`);
   if (moved > 0) causes.push(`rebalancing toward weighted shares (${moved} replicas this step, at most ${budget})`);

@@ -10,6 +10,15 @@ export const MEMBER_STATES = ["Ready", ...FAILURE_STATES, "Excluded", "Recoverin
 export type FailureState = (typeof FAILURE_STATES)[number];
 export type MemberState = (typeof MEMBER_STATES)[number];
 
+/** A member that answers and takes part: Ready, or Ready with weight 0 (Draining, Drained). */
+export function isHealthyState(state: MemberState): boolean {
+  return state === "Ready" || isDrainState(state);
+}
+
+export function isDrainState(state: MemberState): boolean {
+  return state === "Draining" || state === "Drained";
+}
+
 export function isFailureState(state: MemberState): state is FailureState {
   return (FAILURE_STATES as readonly string[]).includes(state);
 }

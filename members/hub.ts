@@ -20,7 +20,13 @@ export class HubClient {
     this.coordination = config.makeApiClient(lib.CoordinationV1Api);
   }
 
-  /** The identity of the runtime leading in `namespace`, or undefined when its Lease is free or expired. */
+  /**
+   * The identity of the runtime leading in `namespace`, or undefined when its Lease is free or
+   * expired. One read, so it trusts the renew time the leader wrote (the runtime's own election,
+   * runtime/lease.ts, watches the Lease change instead, as client-go does). A clock skewed by
+   * more than the lease duration would see a live leader as gone (two writers) or a stopped one
+   * as leading (`up` waits for it and times out naming it).
+   */
   async runtimeLeader(namespace: string, now = Date.now()): Promise<string | undefined> {
     let lease: k8s.V1Lease;
     try {

@@ -5,6 +5,7 @@
  */
 import type { MemberRecord, Observation } from "../engine/health";
 import type { Plan } from "../engine/plan";
+import { isHealthyState } from "../engine/states";
 import { type DsoStatus, type MemberClusterStatus, memberClusterStatusSchema } from "../schema/dso";
 import type { ValidationError } from "../schema/validate";
 
@@ -102,7 +103,7 @@ function currentOf(member: string, excluded: boolean, observation: Observation |
 
 function readyCondition(plan: Plan, observations: Readonly<Record<string, Observation>>): ConditionInput {
   if (plan.members.length === 0) return { type: "Ready", status: "False", reason: "NoMembers", message: "no member clusters are registered or listed" };
-  const unhealthy = plan.members.filter((m) => m.state !== "Ready" && m.state !== "Draining" && m.state !== "Drained");
+  const unhealthy = plan.members.filter((m) => !isHealthyState(m.state));
   if (unhealthy.length > 0) {
     return { type: "Ready", status: "False", reason: "MembersUnhealthy", message: unhealthy.map((m) => `${m.name}: ${m.state}: ${m.description}`).join("; ") };
   }
