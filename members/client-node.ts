@@ -11,11 +11,16 @@ export function clientNode(): typeof k8s {
 
 type RequestContext = Parameters<k8s.KubeConfig["applySecurityAuthentication"]>[0];
 
-/** A KubeConfig loaded from a kubeconfig's content, its requests sharing connections. */
-export function kubeConfigFromString(kubeconfig: string): k8s.KubeConfig {
+/** What every request through a KubeConfig waits for first: a rate limit's token (token-bucket.ts). */
+export interface RequestGate {
+  take(): Promise<void>;
+}
+
+/** A KubeConfig loaded from a kubeconfig's content, its requests sharing connections (and a rate limit, if given). */
+export function kubeConfigFromString(kubeconfig: string, gate?: RequestGate): k8s.KubeConfig {
   const config = new (clientNode().KubeConfig)();
   config.loadFromString(kubeconfig);
-  return reuseConnections(config);
+  return reuseConnections(config, gate);
 }
 
 /**
@@ -24,12 +29,17 @@ export function kubeConfigFromString(kubeconfig: string): k8s.KubeConfig {
  * requests, and TLS setup was a large part of the runtime's CPU in a mass failover).
  * Requests made through `config` share its first Agent instead: the Agent's options
  * (server, CA, client certificate) come from this same kubeconfig every time, and
- * bearer tokens travel in a header set per request, not in the Agent.
+ * bearer tokens travel in a header set per request, not in the Agent. undici opens
+ * connections on demand and keeps idle ones a few seconds, so the pool grows to the
+ * requests really in flight, which the runtime bounds (workers, rate limits), and no
+ * further: requests never queue behind a fixed number of connections.
  */
-export function reuseConnections(config: k8s.KubeConfig): k8s.KubeConfig {
+export function reuseConnections(config: k8s.KubeConfig, gate?: RequestGate): k8s.KubeConfig {
   const apply = config.applySecurityAuthentication.bind(config);
   let shared: ReturnType<RequestContext["getDispatcher"]>;
+  // Every request and watch passes here before it is sent: the one place to hold it back.
   config.applySecurityAuthentication = async (context: RequestContext) => {
+    await gate?.take();
     await apply(context);
     const fresh = context.getDispatcher();
     if (fresh === undefined) return;

@@ -9,7 +9,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import type { Observation } from "../engine/health";
 import type { FailureState } from "../engine/states";
-import { clientNode, kubeConfigFromString, timeoutOptions } from "./client-node";
+import { type RequestGate, clientNode, kubeConfigFromString, timeoutOptions } from "./client-node";
 
 export interface WorkloadRef {
   kind: "Deployment" | "StatefulSet";
@@ -54,6 +54,8 @@ export class MemberError extends Error {
 export interface MemberClientOptions {
   /** Per-request timeout; a member slower than this counts as unreachable. */
   timeoutMs?: number;
+  /** A rate limit every request waits for (the runtime's per-member QPS and burst); the timeout starts after it. */
+  gate?: RequestGate;
 }
 
 export class MemberClient {
@@ -61,6 +63,8 @@ export class MemberClient {
   private readonly auth: k8s.AuthenticationV1Api;
   private readonly timeoutMs: number;
   readonly server: string;
+  /** The member's KubeConfig: its connections and rate limit, for watches that should share them. */
+  readonly config: k8s.KubeConfig;
 
   constructor(
     readonly name: string,
@@ -70,13 +74,14 @@ export class MemberClient {
     const lib = clientNode();
     let config: k8s.KubeConfig;
     try {
-      config = kubeConfigFromString(kubeconfig);
+      config = kubeConfigFromString(kubeconfig, options.gate);
     } catch (error) {
       throw new MemberError(name, "Unauthorized", `kubeconfig cannot be read: ${(error as Error).message}`);
     }
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new MemberError(name, "Unauthorized", "kubeconfig has no current cluster");
     this.server = cluster.server;
+    this.config = config;
     this.apps = config.makeApiClient(lib.AppsV1Api);
     this.auth = config.makeApiClient(lib.AuthenticationV1Api);
     this.timeoutMs = options.timeoutMs ?? 5_000;

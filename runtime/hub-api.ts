@@ -4,6 +4,7 @@
  */
 import type * as k8s from "@kubernetes/client-node";
 import type { DsoStatus } from "../schema/dso";
+import type { EventWrite } from "./event-recorder";
 import { API_GROUP, API_VERSION, KIND, PLURAL } from "../schema/dso-names";
 import { clientNode, timeoutOptions } from "../members/client-node";
 
@@ -43,10 +44,10 @@ export class HubApi {
     return (await this.custom.patchNamespacedCustomObjectStatus({ group: API_GROUP, version: API_VERSION, namespace, plural: PLURAL, name, body }, timeoutOptions(HUB_TIMEOUT_MS))) as DsoObject;
   }
 
-  async recordEvent(dso: DsoObject, reason: string, message: string): Promise<void> {
-    const now = new Date();
+  /** An Event on the DSO (event-recorder.ts decides between creating and updating one). */
+  async createEvent(dso: DsoObject, event: EventWrite): Promise<string> {
     const namespace = dso.metadata?.namespace ?? "default";
-    await this.core.createNamespacedEvent(
+    const created = await this.core.createNamespacedEvent(
       {
         namespace,
         body: {
@@ -59,19 +60,27 @@ export class HubApi {
             uid: dso.metadata?.uid,
             resourceVersion: dso.metadata?.resourceVersion,
           },
-          reason,
-          // The API server caps Event messages at 1 KiB.
-          message: message.length > 1024 ? `${message.slice(0, 1021)}...` : message,
+          reason: event.reason,
+          message: event.message,
           type: "Normal",
           source: { component: this.component },
           reportingComponent: this.component,
           reportingInstance: this.instance,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
+          firstTimestamp: event.firstTimestamp,
+          lastTimestamp: event.lastTimestamp,
+          count: event.count,
         },
       },
       timeoutOptions(HUB_TIMEOUT_MS),
     );
+    return created.metadata?.name ?? "";
+  }
+
+  /** Counts another occurrence into an Event created before. */
+  async updateEvent(dso: DsoObject, name: string, event: EventWrite): Promise<void> {
+    const lib = clientNode();
+    const body = { count: event.count, message: event.message, lastTimestamp: event.lastTimestamp.toISOString() };
+    const options = lib.setHeaderOptions("Content-Type", lib.PatchStrategy.MergePatch, timeoutOptions(HUB_TIMEOUT_MS));
+    await this.core.patchNamespacedEvent({ namespace: dso.metadata?.namespace ?? "default", name, body }, options);
   }
 }

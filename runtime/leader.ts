@@ -29,6 +29,8 @@ export class LeaderElector {
   private readonly api: k8s.CoordinationV1Api;
   private leading = false;
   private lastRenew = 0;
+  /** When the hub last answered a campaign request (any answer, 404 and 409 included). */
+  private lastAnswer = 0;
   private sighting: Sighting | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -48,6 +50,11 @@ export class LeaderElector {
 
   isLeader(): boolean {
     return this.leading && Date.now() - this.lastRenew < this.timing.renewDeadlineMs;
+  }
+
+  /** Whether the hub answered within the renew deadline: what /readyz and the hub_reachable metric say. */
+  hubReachable(): boolean {
+    return Date.now() - this.lastAnswer < this.timing.renewDeadlineMs;
   }
 
   start(): void {
@@ -83,7 +90,9 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     try {
       await this.campaign();
+      this.lastAnswer = Date.now();
     } catch (error) {
+      if (httpStatusOf(error) !== undefined) this.lastAnswer = Date.now();
       this.log.warn({ lease: this.name, err: messageOf(error) }, "leader election request failed");
     }
     if (this.leading && !this.isLeader()) this.lose(`no renewal within ${this.timing.renewDeadlineMs} ms`);

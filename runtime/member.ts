@@ -1,13 +1,21 @@
 /**
- * One member cluster as the runtime holds it: a MemberClient for probes and writes,
- * one health probe per interval however many workloads the member serves, and watch
- * caches of its Deployments and StatefulSets that answer every read. Idle API traffic
- * therefore grows with the number of members, not of workloads.
+ * One member cluster as the runtime holds it: one health probe per interval however many
+ * workloads the member serves, and watch caches of its Deployments and StatefulSets that
+ * answer every read. Idle API traffic therefore grows with the number of members, not of
+ * workloads.
+ *
+ * Two lanes to the member: writes and watches go through one client with the member's rate
+ * limit (QPS and burst), the health probe through another with its own connections and no
+ * limit, so a burst of writes in a mass failover never delays the probe that says whether
+ * the member is alive. A probe fails the member only when a second attempt right after it
+ * fails too: a timeout caused by this process's busy event loop rather than by the member
+ * is not taken for an outage (a blackholed member is found after two timeouts).
  */
 import type * as k8s from "@kubernetes/client-node";
 import { MemberClient, MemberError, type WorkloadRef } from "../members/client";
 import type { MemberAccess } from "../reconcile/step";
 import { clientNode, timeoutOptions } from "../members/client-node";
+import { TokenBucket } from "../members/token-bucket";
 import type { Logger } from "./log";
 import {
   type MemberHealth,
@@ -27,6 +35,9 @@ export interface MemberSettings {
   probeIntervalMs: number;
   memberTimeoutMs: number;
   notReadyDeadlineMs: number;
+  /** Client-side rate limit of writes and watches per member. */
+  qps: number;
+  burst: number;
 }
 
 export interface MemberListener {
@@ -44,6 +55,7 @@ export class MemberConnection {
   /** "<secret namespace>/<secret name>+<kubeconfig user>": which credentials reach this member. */
   readonly id: string;
   private readonly client: MemberClient | undefined;
+  private readonly prober: MemberClient | undefined;
   /** Set when the kubeconfig itself is unusable: the member can never be reached with it. */
   private readonly broken: MemberError | undefined;
   private readonly caches = new Map<WorkloadRef["kind"], WatchedCache<Scalable>>();
@@ -64,20 +76,19 @@ export class MemberConnection {
     private readonly metrics: RuntimeMetrics,
     private readonly log: Logger,
   ) {
-    const lib = clientNode();
-    const config = new lib.KubeConfig();
     let user = "unknown";
     try {
-      config.loadFromString(kubeconfig);
-      user = config.getCurrentUser()?.name ?? user;
-      this.client = new MemberClient(name, kubeconfig, { timeoutMs: settings.memberTimeoutMs });
+      this.client = new MemberClient(name, kubeconfig, { timeoutMs: settings.memberTimeoutMs, gate: new TokenBucket({ qps: settings.qps, burst: settings.burst }) });
+      this.prober = new MemberClient(name, kubeconfig, { timeoutMs: settings.memberTimeoutMs });
+      user = this.client.config.getCurrentUser()?.name ?? user;
     } catch (error) {
       this.broken = error instanceof MemberError ? error : new MemberError(name, "Unauthorized", `kubeconfig cannot be read: ${(error as Error).message}`);
     }
     this.id = `${secret.namespace}/${secret.name}+${user}`;
     if (this.client === undefined) return;
 
-    const apps = config.makeApiClient(lib.AppsV1Api);
+    const config = this.client.config;
+    const apps = config.makeApiClient(clientNode().AppsV1Api);
     const options = () => timeoutOptions(settings.memberTimeoutMs);
     const lists: Record<WorkloadRef["kind"], () => Promise<k8s.KubernetesListObject<Scalable>>> = {
       Deployment: () => apps.listDeploymentForAllNamespaces({}, options()),
@@ -155,19 +166,25 @@ export class MemberConnection {
   private async probeLoop(): Promise<void> {
     if (this.stopped) return;
     const before = this.probe;
-    try {
-      await this.client!.probe();
-      this.probe = "ok";
-    } catch (error) {
-      const failure = error instanceof MemberError ? error : new MemberError(this.name, "Unreachable", (error as Error).message);
-      this.metrics.memberApiErrors.inc({ member: this.name, failure: failure.failure });
-      this.probe = failure;
-    }
+    let result = await this.probeOnce();
+    if (result !== "ok" && before === "ok" && !this.stopped) result = await this.probeOnce();
+    this.probe = result;
     if (this.stopped) return;
     // Answering again: re-list now rather than wait out the caches' backoff.
     if (before instanceof MemberError && this.probe === "ok") for (const cache of this.caches.values()) cache.retryNow();
     this.healthMayHaveChanged();
     this.probeTimer = setTimeout(() => void this.probeLoop(), this.settings.probeIntervalMs);
+  }
+
+  private async probeOnce(): Promise<"ok" | MemberError> {
+    try {
+      await this.prober!.probe();
+      return "ok";
+    } catch (error) {
+      const failure = error instanceof MemberError ? error : new MemberError(this.name, "Unreachable", (error as Error).message);
+      this.metrics.memberApiErrors.inc({ member: this.name, failure: failure.failure });
+      return failure;
+    }
   }
 
   private healthMayHaveChanged(): void {

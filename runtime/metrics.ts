@@ -1,8 +1,11 @@
 /**
  * Prometheus metrics. One registry per runtime instance (not prom-client's global one),
- * so two runtimes in one process, as in the tests, keep their numbers apart.
+ * so two runtimes in one process, as in the tests, keep their numbers apart. prom-client's
+ * default metrics come along: process memory (process_resident_memory_bytes) and the
+ * event-loop delay (nodejs_eventloop_lag_p99_seconds and friends), the two numbers that
+ * say whether this process keeps up with a mass failover.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Observation } from "../engine/health";
 import type { Plan } from "../engine/plan";
 import { MEMBER_STATES } from "../engine/states";
@@ -67,6 +70,30 @@ export class RuntimeMetrics {
     help: "1 while this instance holds the leader lease",
     registers: [this.registry],
   });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Gauges read when scraped, from the parts that know them. */
+  observe(sources: { queueDepth: () => number; hubReachable: () => boolean }): void {
+    new Gauge({
+      name: "fleetscale_workqueue_depth",
+      help: "DistributedScaledObjects waiting for or in a reconcile",
+      registers: [this.registry],
+      collect() {
+        this.set(sources.queueDepth());
+      },
+    });
+    new Gauge({
+      name: "fleetscale_hub_reachable",
+      help: "1 while the hub answered a leader-election request within the renew deadline",
+      registers: [this.registry],
+      collect() {
+        this.set(sources.hubReachable() ? 1 : 0);
+      },
+    });
+  }
 
   /** Per member of a workload: desired replicas and state from the plan, current replicas where observed. */
   recordPlan(workload: string, plan: Plan, observations: Readonly<Record<string, Observation>>): void {

@@ -1,19 +1,24 @@
 /**
- * Reconciles DistributedScaledObjects while this instance leads. Events are coalesced
- * per DSO and a DSO has at most one reconcile in flight (a trigger during one runs it
- * again afterwards); different DSOs reconcile in parallel. Each reconcile is one
- * reconcileStep (engine plan + member writes), then Event and metrics; the status it
- * computes is written behind it (status-writer.ts), so a reconcile never waits for the hub.
+ * Reconciles DistributedScaledObjects while this instance leads, through a keyed work
+ * queue (work-queue.ts): triggers are coalesced per DSO, a DSO has at most one reconcile
+ * in flight, at most `workers` DSOs reconcile at once, and a DSO whose member writes
+ * failed is retried with its own exponential backoff. Each reconcile is one reconcileStep
+ * (engine plan + member writes), then Event and metrics; the status it computes and the
+ * Event are written behind it (status-writer.ts, event-recorder.ts), so a reconcile never
+ * waits for the hub.
  *
  * What triggers a DSO: its spec changing (generation), a change in a member's cache for
  * its workload, its members' health changing, membership changing, a timer at the next
- * health deadline (grace or probation end), and a slow resync.
+ * health deadline (grace or probation end), and its resync: each DSO asks to run again
+ * one resync interval (±10%) after its last reconcile, so resyncs stay spread out.
  */
 import type { MemberRecord } from "../engine/health";
 import { recordsOf } from "../engine/plan";
 import { MemberError, type WorkloadRef } from "../members/client";
+import { httpStatusOf } from "../members/client-node";
 import { type MemberAccess, type MemberTarget, reconcileStep } from "../reconcile/step";
 import { type DistributedScaledObject, type DsoSpec, type DsoStatus, dsoSchema, dsoStatusSchema } from "../schema/dso";
+import { EventRecorder } from "./event-recorder";
 import { engineMemberOf, memberSpecsOf, policyOf, workloadKey } from "../schema/plan-input";
 import { ValidationError, parseOrThrow } from "../schema/validate";
 import type { DsoObject, HubApi } from "./hub-api";
@@ -26,9 +31,7 @@ import { invalidSpecStatus, recordsFromStatus, statusOf } from "./status";
 import { StatusWriter } from "./status-writer";
 import { nextHealthDeadline } from "./wake";
 import { messageOf } from "./watch";
-
-/** setTimeout fires at once beyond this (about 24.8 days); a longer wait wakes early and re-plans, which is harmless. */
-const MAX_TIMER_MS = 2_147_483_647;
+import { WorkQueue, type WorkResult } from "./work-queue";
 
 /**
  * The fleet-wide total for a DSO. The seam for total-replica sources (KEDA ScaledObject,
@@ -40,14 +43,22 @@ export type TotalSource = (dso: DistributedScaledObject) => number | Promise<num
 
 export interface ReconcilerSettings {
   resyncIntervalMs: number;
-  /** Delay before retrying a reconcile whose writes failed. */
+  /** First delay before retrying a reconcile whose writes failed; doubles per failure in a row. */
   retryMs: number;
+  /** DSOs reconciled at once; status and Event writes have as many workers again. */
+  workers: number;
 }
+
+/** The longest retry backoff of a DSO. */
+const MAX_RETRY_MS = 60_000;
+/** Occurrences of an Event this close together are counted into one (client-go's window). */
+const EVENT_WINDOW_MS = 10 * 60_000;
 
 export interface ReconcilerDeps {
   hub: HubApi;
   dsos: { get(name: string, namespace?: string): DsoObject | undefined; list(): readonly DsoObject[] };
   members: MemberRegistry;
+  /** True while this instance leads and its hub caches are current: only then does it write. */
   isLeader: () => boolean;
   total: TotalSource;
   settings: ReconcilerSettings;
@@ -66,59 +77,72 @@ interface Memory {
   members: string[];
 }
 
-interface QueueEntry {
-  again: boolean;
-  done: Promise<void>;
-}
-
 const WAKE_SLACK_MS = 10;
 
 export class Reconciler {
-  private active = false;
-  private readonly queue = new Map<string, QueueEntry>();
-  private readonly wakeTimers = new Map<string, NodeJS.Timeout>();
+  private readonly queue: WorkQueue;
   private readonly memory = new Map<string, Memory>();
   private readonly generations = new Map<string, number | undefined>();
   private readonly byMember = new Map<string, Set<string>>();
   private readonly byWorkload = new Map<string, Set<string>>();
-  private resyncTimer: NodeJS.Timeout | undefined;
+  /** Each DSO's entries in the two indexes, so unindexing one touches only its own. */
+  private readonly indexed = new Map<string, Array<[Map<string, Set<string>>, string]>>();
   private readonly status: StatusWriter;
+  private readonly events: EventRecorder;
 
   constructor(private readonly deps: ReconcilerDeps) {
+    const { workers, retryMs } = deps.settings;
+    this.queue = new WorkQueue({
+      workers,
+      baseBackoffMs: retryMs,
+      maxBackoffMs: MAX_RETRY_MS,
+      process: (key) => this.reconcile(key),
+      onError: (key, error) => deps.log.error({ dso: key, err: messageOf(error) }, "reconcile failed"),
+    });
     this.status = new StatusWriter({
       write: async (namespace, name, status) => {
         await deps.hub.writeStatus(namespace, name, status);
       },
       isLeader: deps.isLeader,
       written: () => deps.metrics.statusWrites.inc(),
-      failed: (key, error) => {
-        deps.log.warn({ dso: key, err: messageOf(error) }, "status write failed; retrying");
-        if (this.active) this.wakeAt(key, Date.now() + deps.settings.retryMs);
-      },
+      failed: (key, error) => deps.log.warn({ dso: key, err: messageOf(error) }, "status write failed; retrying"),
+      workers,
+      retryMs,
     });
+    this.events = new EventRecorder({
+      api: {
+        create: (dso, event) => deps.hub.createEvent(dso, event),
+        update: (dso, name, event) => deps.hub.updateEvent(dso, name, event),
+        isNotFound: (error) => httpStatusOf(error) === 404,
+      },
+      workers,
+      windowMs: EVENT_WINDOW_MS,
+      failed: (key, error) => deps.log.warn({ event: key, err: messageOf(error) }, "could not record event; retrying"),
+    });
+  }
+
+  /** DSOs waiting or reconciling now. */
+  get depth(): number {
+    return this.queue.depth;
   }
 
   /** Leadership gained: start from what the status says, since another leader may have moved things. */
   resume(): void {
-    this.active = true;
     this.memory.clear();
     this.status.reset();
-    this.resyncTimer = setInterval(() => this.triggerAll(), this.deps.settings.resyncIntervalMs);
+    this.queue.start();
     this.triggerAll();
   }
 
   /** Leadership lost or shutting down: no new reconcile starts; writes of one in flight are refused by isLeader. */
   pause(): void {
-    this.active = false;
-    clearInterval(this.resyncTimer);
-    for (const timer of this.wakeTimers.values()) clearTimeout(timer);
-    this.wakeTimers.clear();
+    this.queue.stop();
     this.memory.clear();
   }
 
   async drain(): Promise<void> {
-    await Promise.all([...this.queue.values()].map((entry) => entry.done));
-    await this.status.drain();
+    await this.queue.drain();
+    await Promise.all([this.status.drain(), this.events.drain()]);
   }
 
   dsoChanged(change: "add" | "update" | "delete", dso: DsoObject): void {
@@ -142,70 +166,49 @@ export class Reconciler {
     for (const key of this.byWorkload.get(`${member}|${refKey(ref)}`) ?? []) this.trigger(key);
   }
 
-  /** DSOs without a member list take every registered member, so any of them may be affected. */
-  membershipChanged(): void {
-    this.triggerAll();
-  }
-
-  private triggerAll(): void {
+  /**
+   * DSOs without a member list take every registered member, so any of them may be
+   * affected; and the hub caches being current again (after a hub outage) calls for a
+   * fresh pass too.
+   */
+  triggerAll(): void {
     for (const dso of this.deps.dsos.list()) this.trigger(keyOf(dso));
   }
 
   private trigger(key: string): void {
-    if (!this.active) return;
-    const entry = this.queue.get(key);
-    if (entry) {
-      entry.again = true;
-      return;
-    }
-    const created: QueueEntry = { again: false, done: Promise.resolve() };
-    this.queue.set(key, created);
-    created.done = (async () => {
-      do {
-        created.again = false;
-        await this.reconcile(key);
-      } while (created.again && this.active);
-      this.queue.delete(key);
-    })();
-  }
-
-  private wakeAt(key: string, at: number): void {
-    clearTimeout(this.wakeTimers.get(key));
-    const timer = setTimeout(() => {
-      this.wakeTimers.delete(key);
-      this.trigger(key);
-    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
-    this.wakeTimers.set(key, timer);
+    // Ignored unless leading: the queue takes keys only between resume and pause.
+    this.queue.add(key);
   }
 
   private forget(key: string): void {
-    clearTimeout(this.wakeTimers.get(key));
-    this.wakeTimers.delete(key);
+    this.queue.forget(key);
     this.generations.delete(key);
     this.status.forget(key);
+    this.events.forget(key);
     const memory = this.memory.get(key);
     if (memory) this.deps.metrics.forgetWorkload(memory.workload, memory.members);
     this.memory.delete(key);
     this.unindex(key);
   }
 
-  private async reconcile(key: string): Promise<void> {
+  private async reconcile(key: string): Promise<WorkResult> {
     const [namespace, name] = key.split("/") as [string, string];
     const raw = this.deps.dsos.get(name, namespace);
-    if (!raw || !this.deps.isLeader()) return;
-    const log = this.deps.log.child({ dso: key });
+    if (!raw || !this.deps.isLeader()) return {};
     const endTimer = this.deps.metrics.reconcileSeconds.startTimer();
     try {
-      await this.reconcileDso(key, raw, log);
-    } catch (error) {
-      log.error({ err: messageOf(error) }, "reconcile failed");
-      this.wakeAt(key, Date.now() + this.deps.settings.retryMs);
+      return await this.reconcileDso(key, raw, this.deps.log.child({ dso: key }));
     } finally {
       endTimer();
     }
   }
 
-  private async reconcileDso(key: string, raw: DsoObject, log: Logger): Promise<void> {
+  /** When this DSO's resync is due: one interval from now, ±10% so DSOs reconciled together drift apart. */
+  private resyncAt(now: number): number {
+    return now + this.deps.settings.resyncIntervalMs * (0.9 + 0.2 * Math.random());
+  }
+
+  private async reconcileDso(key: string, raw: DsoObject, log: Logger): Promise<WorkResult> {
     const { members, metrics } = this.deps;
     const uid = raw.metadata?.uid;
     const remembered = this.memory.get(key)?.uid === uid ? this.memory.get(key) : undefined;
@@ -223,7 +226,7 @@ export class Reconciler {
       const status = invalidSpecStatus(previousStatus, generation, error, Date.now());
       if (remembered) remembered.status = status;
       this.status.submit(key, status, () => lenientStatus(raw.status));
-      return;
+      return {};
     }
 
     const spec = dso.spec;
@@ -234,7 +237,7 @@ export class Reconciler {
     if (pending.length > 0) {
       // Their health change triggers this DSO again once they are known.
       log.debug({ pending: pending.map((m) => m.name) }, "waiting for members to connect");
-      return;
+      return { runAt: this.resyncAt(Date.now()) };
     }
 
     const targets: MemberTarget[] = specs.map((m) => {
@@ -257,7 +260,7 @@ export class Reconciler {
       now: Date.now(),
     });
     // Lost the lease during the step: the new leader owns status from here.
-    if (!this.deps.isLeader()) return;
+    if (!this.deps.isLeader()) return {};
 
     const now = Date.now();
     const { plan } = step;
@@ -278,17 +281,15 @@ export class Reconciler {
     if (rebalance) {
       metrics.rebalances.inc({ workload, reason: rebalance.reason });
       log.info({ reason: rebalance.reason, total, desired: Object.fromEntries(plan.members.map((m) => [m.name, m.desiredReplicas])) }, rebalance.message);
-      this.deps.hub.recordEvent(raw, rebalance.reason, rebalance.message).catch((error: unknown) => log.warn({ err: messageOf(error) }, "could not record event"));
+      this.events.record(key, raw, rebalance.reason, rebalance.message);
     }
     metrics.recordPlan(workload, plan, step.observations);
 
     this.status.submit(key, status, () => lenientStatus(raw.status));
 
-    const failed = step.writes.some((w) => w.error);
     const deadline = nextHealthDeadline(plan, policyOf(spec.rebalancingPolicy).gracePeriodMs, now);
-    const retry = failed ? now + this.deps.settings.retryMs : undefined;
-    const wake = [deadline === undefined ? undefined : deadline + WAKE_SLACK_MS, retry].filter((t): t is number => t !== undefined);
-    if (wake.length > 0) this.wakeAt(key, Math.min(...wake));
+    const runAt = Math.min(this.resyncAt(now), deadline === undefined ? Infinity : deadline + WAKE_SLACK_MS);
+    return { failed: step.writes.some((w) => w.error), runAt };
   }
 
   /** Losing the lease stops writes at once, even in the middle of a step. */
@@ -304,19 +305,19 @@ export class Reconciler {
 
   private index(key: string, refs: ReadonlyMap<string, WorkloadRef>): void {
     this.unindex(key);
-    for (const [member, ref] of refs) {
-      add(this.byMember, member, key);
-      add(this.byWorkload, `${member}|${refKey(ref)}`, key);
-    }
+    const entries: Array<[Map<string, Set<string>>, string]> = [];
+    for (const [member, ref] of refs) entries.push([this.byMember, member], [this.byWorkload, `${member}|${refKey(ref)}`]);
+    for (const [index, entry] of entries) add(index, entry, key);
+    this.indexed.set(key, entries);
   }
 
   private unindex(key: string): void {
-    for (const index of [this.byMember, this.byWorkload]) {
-      for (const [entry, keys] of index) {
-        keys.delete(key);
-        if (keys.size === 0) index.delete(entry);
-      }
+    for (const [index, entry] of this.indexed.get(key) ?? []) {
+      const keys = index.get(entry);
+      keys?.delete(key);
+      if (keys?.size === 0) index.delete(entry);
     }
+    this.indexed.delete(key);
   }
 }
 

@@ -15,6 +15,7 @@ import { Reconciler, type TotalSource } from "./reconciler";
 import { serveHealth, serveMetrics } from "./servers";
 import { autoscaledTotal } from "./total/source";
 import { WatchedCache } from "./watch";
+import { TokenBucket } from "../members/token-bucket";
 
 export interface StartOptions extends RuntimeOptions {
   /** Where logs go (default stdout). */
@@ -37,21 +38,31 @@ export interface RuntimeHandle {
 }
 
 const COMPONENT = "fleetscale-runtime";
+/** First retry of a failed reconcile or status write; doubles per failure in a row, up to a minute. */
+const RETRY_MS = 1_000;
 
 export async function startRuntime(options: StartOptions): Promise<RuntimeHandle> {
   const log = createLogger({ level: options.logLevel, identity: options.identity, destination: options.logDestination });
-  const config = loadHubConfig(options.kubeconfig);
+  // Work (watches, status, Events, lists) shares one rate-limited set of connections; the
+  // lease has its own, unlimited, so a burst of work never delays the renewal.
+  const config = loadHubConfig(options.kubeconfig, new TokenBucket({ qps: options.hubQps, burst: options.hubBurst }));
+  const leaseConfig = loadHubConfig(options.kubeconfig);
   const metrics = new RuntimeMetrics();
   const hub = new HubApi(config, COMPONENT, options.identity);
 
   let elector: LeaderElector | undefined;
-  const isLeader = () => elector?.isLeader() ?? false;
-  const ready = () => dsos.synced && members.secrets.synced;
+  const cachesSynced = () => dsos.synced && members.secrets.synced;
+  // A leader writes only while its lease is fresh (renew deadline, by the clock) and its
+  // hub caches are current: nothing is written to members from a stale picture.
+  const isLeader = () => (elector?.isLeader() ?? false) && cachesSynced();
+  const notReady = () => (!cachesSynced() ? "hub caches not synced" : elector?.hubReachable() ? undefined : "hub not answering");
   // Campaign only once the hub caches are complete: a leader planning from a partial
-  // member list would first plan without the members it has not seen yet.
+  // member list would first plan without the members it has not seen yet. Current again
+  // after an outage: every DSO is looked at afresh.
   const hubCacheState = () => {
-    if (elector !== undefined || !ready()) return;
-    elector = new LeaderElector(config, options.namespace, options.leaseName, options.identity, leadership, log, options.leaderTiming);
+    if (!cachesSynced()) return;
+    if (elector !== undefined) return reconciler.triggerAll();
+    elector = new LeaderElector(leaseConfig, options.namespace, options.leaseName, options.identity, leadership, log, options.leaderTiming);
     elector.start();
   };
 
@@ -64,7 +75,13 @@ export async function startRuntime(options: StartOptions): Promise<RuntimeHandle
     onState: hubCacheState,
     log,
   });
-  const settings = { probeIntervalMs: options.probeIntervalMs, memberTimeoutMs: options.memberTimeoutMs, notReadyDeadlineMs: options.notReadyDeadlineMs };
+  const settings = {
+    probeIntervalMs: options.probeIntervalMs,
+    memberTimeoutMs: options.memberTimeoutMs,
+    notReadyDeadlineMs: options.notReadyDeadlineMs,
+    qps: options.memberQps,
+    burst: options.memberBurst,
+  };
   const members = new MemberRegistry(
     config,
     options.namespace,
@@ -72,7 +89,7 @@ export async function startRuntime(options: StartOptions): Promise<RuntimeHandle
     {
       health: (member) => reconciler.memberHealthChanged(member),
       workload: (member, ref) => reconciler.workloadChanged(member, ref),
-      membership: () => reconciler.membershipChanged(),
+      membership: () => reconciler.triggerAll(),
     },
     metrics,
     log,
@@ -84,10 +101,11 @@ export async function startRuntime(options: StartOptions): Promise<RuntimeHandle
     members,
     isLeader,
     total: options.total ?? autoscaledTotal(config, log),
-    settings: { resyncIntervalMs: options.resyncIntervalMs, retryMs: options.probeIntervalMs },
+    settings: { resyncIntervalMs: options.resyncIntervalMs, retryMs: RETRY_MS, workers: options.workers },
     metrics,
     log,
   });
+  metrics.observe({ queueDepth: () => reconciler.depth, hubReachable: () => elector?.hubReachable() ?? false });
   const leadership = {
     started: () => {
       metrics.leader.set(1);
@@ -99,7 +117,7 @@ export async function startRuntime(options: StartOptions): Promise<RuntimeHandle
     },
   };
 
-  const health = await serveHealth(options.healthPort, ready);
+  const health = await serveHealth(options.healthPort, notReady);
   const metricsServer = await serveMetrics(options.metricsPort, metrics.registry);
   dsos.start();
   members.start();

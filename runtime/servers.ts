@@ -8,13 +8,19 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** /healthz: the process answers. /readyz: the hub caches are synced (a standby is ready too). */
-export function serveHealth(port: number, ready: () => boolean): Promise<Listening> {
+/**
+ * /healthz: the process answers. /readyz: the hub caches are synced and the hub answers
+ * (a standby is ready too); `notReady` says why not, or undefined.
+ */
+export function serveHealth(port: number, notReady: () => string | undefined): Promise<Listening> {
   return listen(
     createServer((request, response) => {
       const path = request.url?.split("?")[0];
       if (path === "/healthz") return reply(response, 200, "ok\n");
-      if (path === "/readyz") return ready() ? reply(response, 200, "ok\n") : reply(response, 503, "caches not synced\n");
+      if (path === "/readyz") {
+        const why = notReady();
+        return why === undefined ? reply(response, 200, "ok\n") : reply(response, 503, `${why}\n`);
+      }
       reply(response, 404, "not found\n");
     }),
     port,

@@ -6,7 +6,7 @@ import { StatusWriter } from "./status-writer";
 const status = (totalCurrentReplicas: number): DsoStatus => ({ totalCurrentReplicas });
 
 /** A hub whose status writes stay open until the test releases them. */
-function harness(options: { leader?: () => boolean; failOn?: number } = {}) {
+function harness(options: { leader?: () => boolean; failOn?: number; workers?: number } = {}) {
   const writes: Array<{ key: string; status: DsoStatus; release: () => void }> = [];
   const failures: string[] = [];
   let written = 0;
@@ -19,6 +19,8 @@ function harness(options: { leader?: () => boolean; failOn?: number } = {}) {
     isLeader: options.leader ?? (() => true),
     failed: (key, error) => failures.push(`${key}: ${(error as Error).message}`),
     written: () => written++,
+    workers: options.workers ?? 4,
+    retryMs: 20,
   });
   const settle = () => new Promise((resolve) => setImmediate(resolve));
   return { writer, writes, failures, settle, written: () => written };
@@ -75,6 +77,40 @@ describe("status writer", () => {
     writer.submit("ns/web", status(4), () => status(2));
     await settle();
     assert.equal(writes.length, 2, "the hub still has the old status, so the retry writes");
+  });
+
+  it("retries a failed write by itself after a backoff, unless a newer status replaced it", async () => {
+    const { writer, writes, failures, settle, written } = harness({ failOn: 4 });
+    writer.submit("ns/web", status(4), () => status(2));
+    await settle();
+    writes[0]!.release();
+    await settle();
+    assert.equal(failures.length, 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(writes.length, 2, "written again after the backoff");
+    writer.submit("ns/web", status(5), () => status(2));
+    writes[1]!.release();
+    await settle();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(writes.map((w) => w.status.totalCurrentReplicas), [4, 4, 5], "the retry of 4 gave way to 5");
+    writes[2]!.release();
+    await writer.drain();
+    assert.equal(written(), 1);
+  });
+
+  it("has at most `workers` writes in flight across DSOs", async () => {
+    const { writer, writes, settle } = harness({ workers: 2 });
+    for (let i = 0; i < 5; i++) writer.submit(`ns/dso-${i}`, status(i + 1), () => undefined);
+    await settle();
+    assert.equal(writes.length, 2);
+    writes[0]!.release();
+    await settle();
+    assert.equal(writes.length, 3);
+    for (const w of writes) w.release();
+    await settle();
+    for (const w of writes) w.release();
+    await writer.drain();
+    assert.equal(writes.length, 5);
   });
 
   it("writes nothing without the lease, and a new term compares against the hub again", async () => {
