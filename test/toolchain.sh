@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds (or finds, cached) every real component the tests and the local fleet run on:
 # the Kubernetes control plane and kwok (test/fleet), the Pulumi CLI, Node.js language host
-# and Kubernetes provider (test/pulumi), and KEDA's CRDs (test/keda). All from Go modules.
-# A second run takes seconds. Needs Go >= 1.26 and the Go module proxy.
+# and Kubernetes provider (test/pulumi), KEDA's CRDs (test/keda) and Toxiproxy, the fault-injecting
+# TCP proxy of the fault tests and benchmarks (test/toxiproxy). All from Go modules, except nft
+# (test/nft: unpacked from Debian's nftables packages, not installed, for silenced connections).
+# A second run takes seconds. Needs Go >= 1.26, the Go module proxy and the Debian mirror (nft).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 command -v go >/dev/null || { echo "toolchain: Go is not installed (needed to build Kubernetes and Pulumi from Go modules)" >&2; exit 1; }
@@ -10,5 +12,7 @@ start=$(date +%s)
 fleet="$("$here/fleet/build.sh" | tail -n1)"
 pulumi="$("$here/pulumi/build.sh" | tail -n1)"
 keda="$("$here/keda/crds.sh" | tail -n1)"
+toxiproxy="$("$here/toxiproxy/build.sh" | tail -n1)"
+nft="$("$here/nft/fetch.sh" | tail -n1)"
 echo "toolchain ready in $(( $(date +%s) - start ))s" >&2
-printf 'fleet  %s\npulumi %s\nkeda   %s\n' "$fleet" "$pulumi" "$keda"
+printf 'fleet     %s\npulumi    %s\nkeda      %s\ntoxiproxy %s\nnft       %s\n' "$fleet" "$pulumi" "$keda" "$toxiproxy" "$nft"

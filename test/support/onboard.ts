@@ -10,7 +10,8 @@ import type { LocalFleet } from "./fleet";
 export const MEMBER_NAMESPACE = "fleetscale";
 const SERVICE_ACCOUNT = "fleetscale-scaler";
 
-export function onboardMember(fleet: LocalFleet, options: { hub: string; member: string; hubNamespace: string }): string {
+/** `through` rewrites the kubeconfig stored in the hub, e.g. to reach the member through a fault-injection proxy. */
+export function onboardMember(fleet: LocalFleet, options: { hub: string; member: string; hubNamespace: string; through?: (kubeconfig: string) => string }): string {
   const { hub, member, hubNamespace } = options;
   fleet.apply(
     member,
@@ -26,7 +27,7 @@ export function onboardMember(fleet: LocalFleet, options: { hub: string; member:
     },
   );
   const token = fleet.kubectl(member, "create", "token", SERVICE_ACCOUNT, "-n", MEMBER_NAMESPACE, "--duration", "6h").trim();
-  const kubeconfig = fleet.tokenKubeconfig(member, token, MEMBER_NAMESPACE);
+  const kubeconfig = (options.through ?? ((k: string) => k))(fleet.tokenKubeconfig(member, token, MEMBER_NAMESPACE));
   fleet.apply(
     hub,
     { apiVersion: "v1", kind: "Namespace", metadata: { name: hubNamespace } },
