@@ -4,6 +4,7 @@
  * every request so no call can stall a loop.
  */
 import type * as k8s from "@kubernetes/client-node";
+import type { Dispatcher } from "undici";
 
 export function clientNode(): typeof k8s {
   return require("@kubernetes/client-node") as typeof k8s;
@@ -23,30 +24,53 @@ export function kubeConfigFromString(kubeconfig: string, gate?: RequestGate): k8
   return reuseConnections(config, gate);
 }
 
+type AgentOptions = Parameters<k8s.KubeConfig["createDispatcherOptions"]>[1];
+type Cluster = Parameters<k8s.KubeConfig["createDispatcherOptions"]>[0];
+/** The seam client-node calls per request for its connection pool (a private method, so typed here). */
+interface DispatcherFactory {
+  createDispatcher(cluster: Cluster, agentOptions: AgentOptions): Dispatcher | undefined;
+}
+
 /**
- * client-node 2.x builds a new undici Agent for every request, so every call pays a TCP
- * connect and a TLS handshake (the scale benchmark counted 8,862 connections for 8,862
- * requests, and TLS setup was a large part of the runtime's CPU in a mass failover).
- * Requests made through `config` share its first Agent instead: the Agent's options
- * (server, CA, client certificate) come from this same kubeconfig every time, and
- * bearer tokens travel in a header set per request, not in the Agent. undici opens
- * connections on demand and keeps idle ones a few seconds, so the pool grows to the
- * requests really in flight, which the runtime bounds (workers, rate limits), and no
- * further: requests never queue behind a fixed number of connections.
+ * How requests through `config` reach the API server:
+ * - One connection pool per KubeConfig. client-node 2.x builds a new undici Agent for every
+ *   request, so every call paid a TCP connect and a TLS handshake (the scale benchmark
+ *   counted 8,862 connections for 8,862 requests). The Agent's options (server, CA, client
+ *   certificate) come from this same kubeconfig every time, and bearer tokens travel in a
+ *   header per request, so one Agent serves them all.
+ * - HTTP/1.1, not HTTP/2. undici offers HTTP/2 and kube-apiserver takes it, so all requests
+ *   of a client then share one TCP connection, and a request that times out leaves that
+ *   connection in place: when it has gone silent (a stale NAT or load-balancer entry, a
+ *   partition that healed while TCP backs off), every later request fails on it too, for
+ *   minutes, while a new connection would answer at once (test/toxiproxy.test.ts). Over
+ *   HTTP/1.1 an aborted request takes its connection with it, and the next one opens a new.
+ *   undici opens connections on demand and keeps idle ones a few seconds, so the pool grows
+ *   to the requests really in flight, which the runtime bounds (workers, rate limits).
+ * - `gate`: every request and watch waits for it before it is sent (a rate limit).
  */
 export function reuseConnections(config: k8s.KubeConfig, gate?: RequestGate): k8s.KubeConfig {
-  const apply = config.applySecurityAuthentication.bind(config);
-  let shared: ReturnType<RequestContext["getDispatcher"]>;
-  // Every request and watch passes here before it is sent: the one place to hold it back.
-  config.applySecurityAuthentication = async (context: RequestContext) => {
-    await gate?.take();
-    await apply(context);
-    const fresh = context.getDispatcher();
-    if (fresh === undefined) return;
-    shared ??= fresh;
-    context.setDispatcher(shared);
+  const factory = config as unknown as DispatcherFactory;
+  const clientNodeDispatcher = factory.createDispatcher.bind(config);
+  let shared: Dispatcher | undefined;
+  factory.createDispatcher = (cluster, agentOptions) => {
+    if (shared !== undefined) return shared;
+    const options = config.createDispatcherOptions(cluster, agentOptions);
+    // Proxies and plain HTTP keep client-node's own choice.
+    shared = options.type === "agent" ? new (undici().Agent)({ connect: options.connect, allowH2: false }) : clientNodeDispatcher(cluster, agentOptions);
+    return shared;
   };
+  if (gate !== undefined) {
+    const apply = config.applySecurityAuthentication.bind(config);
+    config.applySecurityAuthentication = async (context: RequestContext) => {
+      await gate.take();
+      await apply(context);
+    };
+  }
   return config;
+}
+
+function undici(): typeof import("undici") {
+  return require("undici") as typeof import("undici");
 }
 
 /** Request options that abort a call after `timeoutMs`. */
