@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
-import { clientNode, kubeConfigFromString } from "./client-node";
+import { clientNode, httpStatusOf, kubeConfigFromString } from "./client-node";
 
 /** An API server stand-in that answers every request with an empty namespace list and counts TCP connections. */
 async function countingServer() {
@@ -51,5 +51,22 @@ describe("client-node connections", () => {
     } finally {
       await server.close();
     }
+  });
+  it("every request waits for the gate (a rate limit) once", async () => {
+    const server = await countingServer();
+    try {
+      let taken = 0;
+      await list20Times(kubeConfigFromString(server.kubeconfig, { take: async () => void taken++ }));
+      assert.equal(taken, 20);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("an aborted or timed-out request has no HTTP status (its DOMException code 23 is none)", () => {
+    assert.equal(httpStatusOf(new DOMException("timed out", "TimeoutError")), undefined);
+    assert.equal(httpStatusOf(new DOMException("aborted", "AbortError")), undefined);
+    assert.equal(httpStatusOf(Object.assign(new Error("Conflict"), { code: 409 })), 409);
+    assert.equal(httpStatusOf(Object.assign(new Error("Not Found"), { statusCode: 404 })), 404);
   });
 });

@@ -92,7 +92,9 @@ export function timeoutOptions(timeoutMs: number): k8s.ConfigurationOptions {
 
 /** The HTTP status of a failed client-node call or watch, when it got that far. */
 export function httpStatusOf(error: unknown): number | undefined {
-  const e = error as { code?: unknown; statusCode?: unknown } | null;
+  const e = error as { code?: unknown; statusCode?: unknown; name?: unknown } | null;
+  // An aborted request (our timeouts) is a DOMException whose numeric code (23) is no HTTP status.
+  if (e?.name === "TimeoutError" || e?.name === "AbortError") return undefined;
   if (typeof e?.code === "number") return e.code;
   return typeof e?.statusCode === "number" ? e.statusCode : undefined;
 }

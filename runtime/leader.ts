@@ -1,9 +1,12 @@
 /**
- * Runs the leader election loop: a standby retries every couple of seconds, the leader
- * renews every 5 s on a 15 s lease. Leadership ends at once when another holder is seen,
- * an update conflicts, or no renewal succeeded within the renew deadline; isLeader()
- * applies the deadline by the clock so no write happens on an expired lease even while
- * a renewal request hangs.
+ * Runs the leader election loop, client-go's timing: a standby retries every couple of
+ * seconds, the leader renews every 5 s on a 15 s lease and, when a renewal fails, retries
+ * every couple of seconds until its renew deadline (10 s). Leadership ends at once when
+ * another holder is seen, an update conflicts, or the renew deadline passes without a
+ * renewal: a timer ends it then, and isLeader() applies the deadline by the clock besides,
+ * so no write happens on an expired lease even while a renewal request hangs. The
+ * deadline is shorter than the lease, so a leader cut off from the hub has stopped
+ * writing for 5 s before a standby may take the lease.
  */
 import type * as k8s from "@kubernetes/client-node";
 import { clientNode, httpStatusOf, timeoutOptions } from "../members/client-node";
@@ -33,6 +36,7 @@ export class LeaderElector {
   private lastAnswer = 0;
   private sighting: Sighting | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private running: Promise<void> = Promise.resolve();
 
@@ -65,6 +69,7 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.deadlineTimer);
     await this.running;
     if (!this.leading) return;
     this.lose("shutting down");
@@ -88,6 +93,7 @@ export class LeaderElector {
   }
 
   private async tick(): Promise<void> {
+    const renewedBefore = this.lastRenew;
     try {
       await this.campaign();
       this.lastAnswer = Date.now();
@@ -95,8 +101,12 @@ export class LeaderElector {
       if (httpStatusOf(error) !== undefined) this.lastAnswer = Date.now();
       this.log.warn({ lease: this.name, err: messageOf(error) }, "leader election request failed");
     }
+    this.loseIfExpired();
+    this.schedule(this.leading && this.lastRenew !== renewedBefore ? this.timing.renewIntervalMs : this.timing.retryIntervalMs);
+  }
+
+  private loseIfExpired(): void {
     if (this.leading && !this.isLeader()) this.lose(`no renewal within ${this.timing.renewDeadlineMs} ms`);
-    this.schedule(this.leading ? this.timing.renewIntervalMs : this.timing.retryIntervalMs);
   }
 
   private async campaign(): Promise<void> {
@@ -152,6 +162,8 @@ export class LeaderElector {
       return;
     }
     this.lastRenew = now;
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = setTimeout(() => this.loseIfExpired(), Math.max(0, now + this.timing.renewDeadlineMs - Date.now()));
     if (!this.leading) {
       this.leading = true;
       this.log.info({ lease: this.name }, "became leader");
@@ -162,6 +174,7 @@ export class LeaderElector {
   private lose(why: string): void {
     if (!this.leading) return;
     this.leading = false;
+    clearTimeout(this.deadlineTimer);
     this.log.warn({ lease: this.name, why }, "stopped leading");
     this.listener.stopped();
   }

@@ -55,7 +55,8 @@ export async function startRuntime(options: StartOptions): Promise<RuntimeHandle
   // A leader writes only while its lease is fresh (renew deadline, by the clock) and its
   // hub caches are current: nothing is written to members from a stale picture.
   const isLeader = () => (elector?.isLeader() ?? false) && cachesSynced();
-  const notReady = () => (!cachesSynced() ? "hub caches not synced" : elector?.hubReachable() ? undefined : "hub not answering");
+  // The elector starts once the caches first synced; from then on, the hub's silence says the most.
+  const notReady = () => (elector !== undefined && !elector.hubReachable() ? "hub not answering" : !cachesSynced() ? "hub caches not synced" : undefined);
   // Campaign only once the hub caches are complete: a leader planning from a partial
   // member list would first plan without the members it has not seen yet. Current again
   // after an outage: every DSO is looked at afresh.
