@@ -42,7 +42,7 @@ interface DispatcherFactory {
  *   of a client then share one TCP connection, and a request that times out leaves that
  *   connection in place: when it has gone silent (a stale NAT or load-balancer entry, a
  *   partition that healed while TCP backs off), every later request fails on it too, for
- *   minutes, while a new connection would answer at once (test/toxiproxy.test.ts). Over
+ *   minutes, while a new connection would answer at once (test/toxiproxy.cluster-test.ts). Over
  *   HTTP/1.1 an aborted request takes its connection with it, and the next one opens a new.
  *   undici opens connections on demand and keeps idle ones a few seconds, so the pool grows
  *   to the requests really in flight, which the runtime bounds (workers, rate limits).

@@ -10,7 +10,7 @@
  *   await proxy.blackhole(); ... await proxy.heal();
  *   await toxiproxy.stop();
  *
- * What each fault looks like to a client (pinned by test/toxiproxy.test.ts):
+ * What each fault looks like to a client (pinned by test/toxiproxy.cluster-test.ts):
  * - blackhole(): a `timeout` toxic with timeout 0 on both streams. Connections are still
  *   accepted (the proxy's listener answers the TCP handshake), but no byte passes either way, on
  *   new and existing connections (watches included): requests hang until the client's timeout.
@@ -331,7 +331,7 @@ export function silenceSupport(): string | undefined {
 
 /**
  * Runs `nft -f <file>` on `script` with the fetched nft. NFT=<command> runs that instead: NFT=true
- * (silencing nothing) shows that the silence tests of test/toxiproxy.test.ts can fail. (A file,
+ * (silencing nothing) shows that the silence tests of test/toxiproxy.cluster-test.ts can fail. (A file,
  * not stdin, so that a command that reads nothing does not fail with EPIPE.)
  */
 function nft(script: string): void {
