@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
-import { EventRecorder, type EventWrite } from "./event-recorder";
-import type { DsoObject } from "./hub-api";
+import type { DsoObject, EventWrite } from "../members/hub";
+import { EventRecorder } from "./event-recorder";
 
 const settle = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve();

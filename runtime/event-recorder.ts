@@ -7,16 +7,8 @@
  * count, a bounded number of requests at once, failures retried with backoff. Events are
  * best effort: one that cannot be written within its window is dropped.
  */
-import type { DsoObject } from "./hub-api";
+import type { DsoObject, EventWrite } from "../members/hub";
 import { WorkQueue } from "./work-queue";
-
-export interface EventWrite {
-  reason: string;
-  message: string;
-  count: number;
-  firstTimestamp: Date;
-  lastTimestamp: Date;
-}
 
 export interface EventApi {
   /** Creates an Event on `dso`; returns its name. */

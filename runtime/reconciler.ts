@@ -21,10 +21,10 @@ import { type DistributedScaledObject, type DsoSpec, type DsoStatus, dsoSchema, 
 import { EventRecorder } from "./event-recorder";
 import { engineMemberOf, memberSpecsOf, policyOf, workloadKey } from "../schema/plan-input";
 import { ValidationError, parseOrThrow } from "../schema/validate";
-import type { DsoObject, HubApi } from "./hub-api";
+import type { DsoObject, HubClient } from "../members/hub";
 import type { Logger } from "./log";
 import { refKey } from "./member-state";
-import type { MemberRegistry } from "./members";
+import type { MemberRegistry } from "./member-registry";
 import type { RuntimeMetrics } from "./metrics";
 import { rebalanceOf } from "./rebalance";
 import { invalidSpecStatus, recordsFromStatus, statusOf } from "./status";
@@ -55,7 +55,7 @@ const MAX_RETRY_MS = 60_000;
 const EVENT_WINDOW_MS = 10 * 60_000;
 
 export interface ReconcilerDeps {
-  hub: HubApi;
+  hub: HubClient;
   dsos: { get(name: string, namespace?: string): DsoObject | undefined; list(): readonly DsoObject[] };
   members: MemberRegistry;
   /** True while this instance leads and its hub caches are current: only then does it write. */

@@ -4,11 +4,11 @@
  * endpoints. startRuntime is what main runs and what tests run in-process.
  */
 import type pino from "pino";
-import { type DsoObject, DSO_PATH, HubApi } from "./hub-api";
+import { type DsoObject, DSO_PATH, HubClient } from "../members/hub";
 import { loadHubConfig } from "./kube";
 import { LeaderElector, type LeaderTiming } from "./leader";
 import { type Logger, createLogger } from "./log";
-import { MemberRegistry } from "./members";
+import { MemberRegistry } from "./member-registry";
 import { RuntimeMetrics } from "./metrics";
 import type { RuntimeOptions } from "./options";
 import { Reconciler, type TotalSource } from "./reconciler";
@@ -48,7 +48,7 @@ export async function startRuntime(options: StartOptions): Promise<RuntimeHandle
   const config = loadHubConfig(options.kubeconfig, new TokenBucket({ qps: options.hubQps, burst: options.hubBurst }));
   const leaseConfig = loadHubConfig(options.kubeconfig);
   const metrics = new RuntimeMetrics();
-  const hub = new HubApi(config, COMPONENT, options.identity);
+  const hub = new HubClient(config, { component: COMPONENT, instance: options.identity });
 
   let elector: LeaderElector | undefined;
   const cachesSynced = () => dsos.synced && members.secrets.synced;
@@ -84,7 +84,7 @@ export async function startRuntime(options: StartOptions): Promise<RuntimeHandle
     burst: options.memberBurst,
   };
   const members = new MemberRegistry(
-    config,
+    hub,
     options.namespace,
     settings,
     {

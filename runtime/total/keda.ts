@@ -28,7 +28,7 @@ import { createHash } from "node:crypto";
 import type * as k8s from "@kubernetes/client-node";
 import { API_GROUP, API_VERSION, KIND } from "../../schema/dso-names";
 import { clientNode, httpStatusOf, timeoutOptions } from "../../members/client-node";
-import { DEFAULT_HUB_TIMEOUT_MS, type HubConnection, hubKubeConfig } from "./hub";
+import { HUB_TIMEOUT_MS, type HubConnection, hubKubeConfig } from "../../members/hub";
 
 export const KEDA_GROUP = "keda.sh";
 export const KEDA_VERSION = "v1alpha1";
@@ -246,7 +246,7 @@ export async function kedaInstalled(hub: HubConnection, options: HubCallOptions 
   const api = hubKubeConfig(hub).makeApiClient(lib.ApiextensionsV1Api);
   let crd: k8s.V1CustomResourceDefinition;
   try {
-    crd = await api.readCustomResourceDefinition({ name: SCALED_OBJECT_CRD }, timeoutOptions(options.timeoutMs ?? DEFAULT_HUB_TIMEOUT_MS));
+    crd = await api.readCustomResourceDefinition({ name: SCALED_OBJECT_CRD }, timeoutOptions(options.timeoutMs ?? HUB_TIMEOUT_MS));
   } catch (error) {
     if (httpStatusOf(error) === 404) return false;
     throw error;
@@ -275,7 +275,7 @@ const MAX_ATTEMPTS = 3;
 export async function ensureScaledObject(hub: HubConnection, dso: DsoForScaledObject, options: HubCallOptions = {}): Promise<EnsureScaledObjectResult> {
   const lib = clientNode();
   const api = hubKubeConfig(hub).makeApiClient(lib.CustomObjectsApi);
-  const request = timeoutOptions(options.timeoutMs ?? DEFAULT_HUB_TIMEOUT_MS);
+  const request = timeoutOptions(options.timeoutMs ?? HUB_TIMEOUT_MS);
   const namespace = dso.metadata.namespace ?? "default";
   const name = dso.metadata.name;
   const dsoUid = typeof dso.metadata.uid === "string" ? dso.metadata.uid : "";

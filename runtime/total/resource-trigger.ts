@@ -31,7 +31,7 @@ import { z } from "zod";
 import type * as k8s from "@kubernetes/client-node";
 import { parseOrThrow } from "../../schema/validate";
 import { clientNode, httpStatusOf, timeoutOptions } from "../../members/client-node";
-import { DEFAULT_HUB_TIMEOUT_MS, type HubConnection, hubKubeConfig } from "./hub";
+import { HUB_TIMEOUT_MS, type HubConnection, hubKubeConfig } from "../../members/hub";
 
 export const RESOURCE_TRIGGER_TYPE = "kubernetes-resource";
 
@@ -323,7 +323,7 @@ export async function readTriggerValue(
 ): Promise<number> {
   const lib = clientNode();
   const core = hubKubeConfig(hub).makeApiClient(lib.CoreV1Api);
-  const request = timeoutOptions(options.timeoutMs ?? DEFAULT_HUB_TIMEOUT_MS);
+  const request = timeoutOptions(options.timeoutMs ?? HUB_TIMEOUT_MS);
   const object = `${trigger.resourceKind} ${namespace}/${trigger.resourceName}`;
   let text: string | undefined;
   try {

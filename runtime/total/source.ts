@@ -15,7 +15,7 @@ import { declaredTotal, workloadKey } from "../../schema/plan-input";
 import type { Logger } from "../log";
 import type { TotalSource } from "../reconciler";
 import { clientNode, timeoutOptions } from "../../members/client-node";
-import { type HubConnection, hubKubeConfig } from "./hub";
+import { HUB_TIMEOUT_MS, type HubConnection, hubKubeConfig } from "../../members/hub";
 import { ensureScaledObject, kedaInstalled } from "./keda";
 import { type Recommendation, desiredTotal, readTriggerValue, resourceTriggerOf, totalPolicyOf } from "./resource-trigger";
 
@@ -31,6 +31,8 @@ interface TriggerMemory {
 export function autoscaledTotal(hub: HubConnection, log: Logger, clock: () => number = Date.now): TotalSource {
   let keda: { installed: boolean; checkedAt: number } | undefined;
   const memory = new Map<string, TriggerMemory>();
+  /** Per DSO, the generation whose ScaledObject was last made to match, and when. */
+  const ensured = new Map<string, { generation: number | undefined; at: number }>();
 
   const kedaPresent = async () => {
     if (keda === undefined || clock() - keda.checkedAt > KEDA_CHECK_MS) {
@@ -45,8 +47,15 @@ export function autoscaledTotal(hub: HubConnection, log: Logger, clock: () => nu
     const key = workloadKey(dso);
     try {
       if (await kedaPresent()) {
-        const result = await ensureScaledObject(hub, dso);
-        if (result.action !== "unchanged") log.info({ dso: key, action: result.action }, result.message);
+        // Only when the spec changed, or once a minute to repair a ScaledObject changed by
+        // hand: not one hub read per reconcile.
+        const generation = typeof dso.metadata.generation === "number" ? dso.metadata.generation : undefined;
+        const last = ensured.get(key);
+        if (last === undefined || last.generation !== generation || clock() - last.at > KEDA_CHECK_MS) {
+          const result = await ensureScaledObject(hub, dso);
+          ensured.set(key, { generation, at: clock() });
+          if (result.action !== "unchanged") log.info({ dso: key, action: result.action }, result.message);
+        }
         return current;
       }
       const spec = dso.spec.scaledObjectSpec;
@@ -85,7 +94,7 @@ export function autoscaledTotal(hub: HubConnection, log: Logger, clock: () => nu
 async function setTotal(hub: HubConnection, dso: DistributedScaledObject, replicas: number): Promise<void> {
   const lib = clientNode();
   const custom: k8s.CustomObjectsApi = hubKubeConfig(hub).makeApiClient(lib.CustomObjectsApi);
-  const options = lib.setHeaderOptions("Content-Type", lib.PatchStrategy.MergePatch, timeoutOptions(10_000));
+  const options = lib.setHeaderOptions("Content-Type", lib.PatchStrategy.MergePatch, timeoutOptions(HUB_TIMEOUT_MS));
   await custom.patchNamespacedCustomObjectScale(
     { group: API_GROUP, version: API_VERSION, namespace: dso.metadata.namespace ?? "default", plural: PLURAL, name: dso.metadata.name, body: { spec: { replicas } } },
     options,

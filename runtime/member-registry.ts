@@ -5,8 +5,8 @@
  */
 import type * as k8s from "@kubernetes/client-node";
 import { MEMBER_LABEL } from "../components/labels";
-import { type MemberListener, MemberConnection, type MemberSettings } from "./member";
-import { clientNode, timeoutOptions } from "../members/client-node";
+import { type MemberListener, MemberConnection, type MemberSettings } from "./member-connection";
+import type { HubClient } from "../members/hub";
 import type { Logger } from "./log";
 import type { RuntimeMetrics } from "./metrics";
 import { WatchedCache } from "./watch";
@@ -16,14 +16,12 @@ export interface MemberRegistryListener extends MemberListener {
   membership(member: string): void;
 }
 
-const HUB_TIMEOUT_MS = 10_000;
-
 export class MemberRegistry {
   readonly secrets: WatchedCache<k8s.V1Secret>;
   private readonly connections = new Map<string, MemberConnection>();
 
   constructor(
-    hub: k8s.KubeConfig,
+    hub: HubClient,
     namespace: string,
     private readonly settings: MemberSettings,
     private readonly listener: MemberRegistryListener,
@@ -31,13 +29,12 @@ export class MemberRegistry {
     private readonly log: Logger,
     onState: () => void,
   ) {
-    const core = hub.makeApiClient(clientNode().CoreV1Api);
     this.secrets = new WatchedCache<k8s.V1Secret>({
       what: "watch member secrets",
-      config: hub,
+      config: hub.config,
       path: `/api/v1/namespaces/${namespace}/secrets`,
       labelSelector: MEMBER_LABEL,
-      list: () => core.listNamespacedSecret({ namespace, labelSelector: MEMBER_LABEL }, timeoutOptions(HUB_TIMEOUT_MS)),
+      list: () => hub.listMemberSecrets(namespace),
       onChange: (change, secret) => this.secretChanged(change, secret),
       onState,
       log,
