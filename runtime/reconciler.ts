@@ -39,7 +39,10 @@ import { WorkQueue, type WorkResult } from "./work-queue";
  * the spec declares (declaredTotal), which is also where KEDA writes it through the scale
  * subresource.
  */
-export type TotalSource = (dso: DistributedScaledObject) => number | Promise<number>;
+export type TotalSource = ((dso: DistributedScaledObject) => number | Promise<number>) & {
+  /** The DSO "namespace/name" was deleted: drop what the source remembers of it. */
+  forget?(key: string): void;
+};
 
 export interface ReconcilerSettings {
   resyncIntervalMs: number;
@@ -185,6 +188,7 @@ export class Reconciler {
     this.generations.delete(key);
     this.status.forget(key);
     this.events.forget(key);
+    this.deps.total.forget?.(key);
     const memory = this.memory.get(key);
     if (memory) this.deps.metrics.forgetWorkload(memory.workload, memory.members);
     this.memory.delete(key);

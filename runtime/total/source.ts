@@ -41,7 +41,7 @@ export function autoscaledTotal(hub: HubConnection, log: Logger, clock: () => nu
     return keda.installed;
   };
 
-  return async (dso: DistributedScaledObject) => {
+  const total = async (dso: DistributedScaledObject) => {
     const current = declaredTotal(dso.spec);
     if (dso.spec.scaledObjectSpec.triggers.length === 0) return current;
     const key = workloadKey(dso);
@@ -88,6 +88,13 @@ export function autoscaledTotal(hub: HubConnection, log: Logger, clock: () => nu
       return current;
     }
   };
+  // Memory per DSO goes with the DSO.
+  return Object.assign(total, {
+    forget: (key: string) => {
+      memory.delete(key);
+      ensured.delete(key);
+    },
+  });
 }
 
 /** Writes spec.totalTargetReplicas through the scale subresource, as an HPA would. */
