@@ -13,10 +13,12 @@ const dso = (uid: string): DsoObject => ({ metadata: { namespace: "ns", name: "w
 function harness(workers = 4) {
   const calls: Array<{ op: "create" | "update"; name?: string; event: EventWrite; release: () => void; fail: (code?: number) => void }> = [];
   let created = 0;
+  let leading = true;
   const failures: string[] = [];
   const recorder = new EventRecorder({
     workers,
     windowMs: 600_000,
+    isLeader: () => leading,
     failed: (key) => failures.push(key),
     api: {
       create: (_dso, event) =>
@@ -31,7 +33,7 @@ function harness(workers = 4) {
     },
   });
   const ops = () => calls.map((c) => `${c.op}${c.name ? ` ${c.name}` : ""} ${c.event.reason} x${c.event.count}`);
-  return { recorder, calls, ops, failures };
+  return { recorder, calls, ops, failures, lose: () => (leading = false) };
 }
 
 describe("event recorder", () => {
@@ -100,6 +102,15 @@ describe("event recorder", () => {
     mock.timers.tick(600_000);
     await settle();
     assert.equal(recorder.size, 0, "expired one window after its last occurrence");
+  });
+
+  it("writes nothing once leadership is lost", async () => {
+    const { recorder, calls, lose } = harness();
+    lose();
+    recorder.record("ns/web", dso("u1"), "MemberExcluded", "m");
+    await settle();
+    assert.equal(calls.length, 0);
+    assert.equal(recorder.size, 0);
   });
 
   it("keeps at most `workers` writes in flight for a thousand DSOs failing over together", async () => {

@@ -23,6 +23,8 @@ export interface EventRecorderOptions {
   workers: number;
   /** Occurrences this close together count into one Event (client-go: 10 minutes). */
   windowMs: number;
+  /** Events are written while leading only; a term that ended takes its unwritten counts with it. */
+  isLeader(): boolean;
   failed(key: string, error: unknown): void;
 }
 
@@ -83,7 +85,7 @@ export class EventRecorder {
     const series = this.series.get(key);
     if (series === undefined) return {};
     const expiresAt = series.write.lastTimestamp.getTime() + this.options.windowMs;
-    if (Date.now() >= expiresAt) {
+    if (Date.now() >= expiresAt || !this.options.isLeader()) {
       this.series.delete(key);
       return {};
     }

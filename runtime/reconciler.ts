@@ -120,6 +120,7 @@ export class Reconciler {
       },
       workers,
       windowMs: EVENT_WINDOW_MS,
+      isLeader: deps.isLeader,
       failed: (key, error) => deps.log.warn({ event: key, err: messageOf(error) }, "could not record event; retrying"),
     });
   }
