@@ -168,7 +168,15 @@ export function plan(input: PlanInput): Plan {
   }
   const pairedUp = splitByAmount(moved, upPaired, active, ranks);
   const increases = freeUp.map((f, k) => f + pairedUp[k]!);
-  const decreases = splitByAmount(Math.max(0, sum(down) - sum(up)) + moved, down, active, ranks);
+  // While a member fails within its grace period, what it runs is unknown: the replicas
+  // pinned to it may be serving or not. Active members are then lowered only by what they
+  // hold beyond the total on their own (a lower total), never to make room for the pinned
+  // member's replicas. (A new leadership term reading a status written before a failover
+  // would otherwise take back, during a fresh grace period, the replicas a survivor was
+  // raised by, and raise it again when the grace period ends.)
+  const freeDown = Math.max(0, sum(down) - sum(up));
+  const activeExcess = Math.max(0, sum(active.map((i) => base[i]!)) - total);
+  const decreases = splitByAmount((frozen ? Math.min(freeDown, activeExcess) : freeDown) + moved, down, active, ranks);
 
   const tentative = base.map((b, i) => (roles[i] === "out" ? 0 : b));
   active.forEach((i, k) => (tentative[i] = base[i]! + increases[k]! - decreases[k]!));
