@@ -82,7 +82,11 @@ describe("ScalerHub", () => {
     assert.equal(others.length, 0);
     assert.equal(container.image, "registry.example/fleetscale:1.2.3");
     assert.deepEqual(container.command, ["node", "dist/runtime/main.js"]);
-    assert.deepEqual(container.env, [{ name: "FLEETSCALE_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }]);
+    assert.deepEqual(container.env, [
+      { name: "FLEETSCALE_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      { name: "NODE_OPTIONS", value: "--max-old-space-size=512" },
+    ]);
+    assert.deepEqual(container.resources, { requests: { cpu: "200m", memory: "256Mi" }, limits: { memory: "768Mi" } });
     assert.deepEqual(container.ports, [
       { name: "health", containerPort: 8080 },
       { name: "metrics", containerPort: 9090 },

@@ -8,7 +8,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Observation } from "../engine/health";
 import type { Plan } from "../engine/plan";
-import { MEMBER_STATES } from "../engine/states";
 
 export class RuntimeMetrics {
   readonly registry = new Registry();
@@ -32,7 +31,7 @@ export class RuntimeMetrics {
   });
   readonly memberState = new Gauge({
     name: "fleetscale_member_state",
-    help: "1 for the member's current state for a workload, 0 for the other states",
+    help: "1 for the member's current state for a workload (only the current state is exported)",
     labelNames: ["workload", "member", "state"],
     registers: [this.registry],
   });
@@ -95,13 +94,26 @@ export class RuntimeMetrics {
     });
   }
 
-  /** Per member of a workload: desired replicas and state from the plan, current replicas where observed. */
+  /** The state exported per workload and member, to remove its series when it changes. */
+  private readonly exportedStates = new Map<string, string>();
+
+  /**
+   * Per member of a workload: desired replicas and state from the plan, current replicas
+   * where observed. One state series per member and workload, not one per possible state
+   * (kube-state-metrics' style, 0 for the rest, made /metrics 4.8 MB at 1,000 DSOs and
+   * the scrape the runtime's largest cost).
+   */
   recordPlan(workload: string, plan: Plan, observations: Readonly<Record<string, Observation>>): void {
     for (const m of plan.members) {
       this.desiredReplicas.set({ workload, member: m.name }, m.desiredReplicas);
       const observation = observations[m.name];
       if (observation?.healthy) this.currentReplicas.set({ workload, member: m.name }, observation.currentReplicas);
-      for (const state of MEMBER_STATES) this.memberState.set({ workload, member: m.name, state }, state === m.state ? 1 : 0);
+      const key = `${workload}|${m.name}`;
+      const exported = this.exportedStates.get(key);
+      if (exported === m.state) continue;
+      if (exported !== undefined) this.memberState.remove({ workload, member: m.name, state: exported });
+      this.memberState.set({ workload, member: m.name, state: m.state }, 1);
+      this.exportedStates.set(key, m.state);
     }
   }
 
@@ -110,7 +122,9 @@ export class RuntimeMetrics {
     for (const member of members) {
       this.desiredReplicas.remove({ workload, member });
       this.currentReplicas.remove({ workload, member });
-      for (const state of MEMBER_STATES) this.memberState.remove({ workload, member, state });
+      const exported = this.exportedStates.get(`${workload}|${member}`);
+      if (exported !== undefined) this.memberState.remove({ workload, member, state: exported });
+      this.exportedStates.delete(`${workload}|${member}`);
     }
   }
 

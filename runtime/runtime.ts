@@ -22,7 +22,7 @@ export interface StartOptions extends RuntimeOptions {
   logDestination?: pino.DestinationStream;
   /** The fleet-wide total per DSO (default: the declared total, driven by KEDA or the built-in trigger). */
   total?: TotalSource;
-  /** Leader election timing (default: 15 s lease renewed every 5 s). */
+  /** Leader election timing (default: 15 s lease renewed every 2 s, renew deadline 10 s). */
   leaderTiming?: LeaderTiming;
 }
 
