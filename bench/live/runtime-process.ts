@@ -95,7 +95,8 @@ export async function startRuntimeProcess(kubeconfigPath: string, namespace: str
         child.kill("SIGTERM");
       }),
   };
-  const msgOf = /"msg":"((?:[^"\\]|\\.)*)"/;
+  // pino writes msg last; a field before it may hold a "msg" of its own (e.g. an Event's message).
+  const msgOf = /"msg":"((?:[^"\\]|\\.)*)"\}\s*$/;
   createInterface({ input: child.stdout! }).on("line", (text) => {
     const msg = msgOf.exec(text)?.[1];
     if (msg === undefined) return;
