@@ -356,6 +356,8 @@ async function main(): Promise<void> {
         const unhealthy0 = new Map(runtime!.unhealthyBy);
         const since = (msg: string) => (runtime!.counts.get(msg) ?? 0) - (counts0.get(msg) ?? 0);
         const survivorsUnhealthy = () => survivors.reduce((sum, m) => sum + (runtime!.unhealthyBy.get(m) ?? 0) - (unhealthy0.get(m) ?? 0), 0);
+        const leaseLosses: string[] = [];
+        let failAt = Number.NaN;
         runtime!.onLine = (line) => {
           if (line.msg === "member unhealthy" && line.member === failed && detected === undefined) {
             detected = perfOf(line.time);
@@ -369,6 +371,7 @@ async function main(): Promise<void> {
               otherWriteKinds.set(kind, (otherWriteKinds.get(kind) ?? 0) + 1);
             }
           }
+          if (line.msg === "stopped leading" && leaseLosses.length < 20) leaseLosses.push(`${fmt((perfOf(line.time) - failAt) / 1000, 1)} s after the blackhole: ${String(line.why)}`);
           if (line.msg === "scale failed") {
             const why = String(line.err ?? "").replace(/^[^:]*: scale \S+ \S+ to \d+: /, "").slice(0, 120);
             failureKinds.set(why, (failureKinds.get(why) ?? 0) + 1);
@@ -381,6 +384,7 @@ async function main(): Promise<void> {
         notes.push(`load at the failure: /proc/loadavg ${loadAtFailure}`);
         progress(`blackholing ${failed} (/proc/loadavg ${loadAtFailure})`);
         const t0 = performance.now();
+        failAt = t0;
         stopped = true;
         await proxies[failed]!.blackhole();
         const tBlackholed = performance.now();
@@ -477,7 +481,11 @@ async function main(): Promise<void> {
           `${statusN}; ${since("status write failed; retrying")} / ${since("could not record event; retrying")}`,
           "",
         ]);
-        rows.push([`  survivors marked unhealthy; "stopped leading" / "became leader" lines (to the end)`, `${survivorsUnhealthy()}; ${since("stopped leading")} / ${since("became leader")}`, ""]);
+        rows.push([
+          `  survivors marked unhealthy; "stopped leading" / "became leader" / "leader election request failed" lines (to the end)`,
+          `${survivorsUnhealthy()}; ${since("stopped leading")} / ${since("became leader")} / ${since("leader election request failed")}${leaseLosses.length > 0 ? ` (${leaseLosses.join("; ")})` : ""}`,
+          "",
+        ]);
         const cpuRow = (from: number, to: number, wall: number) => `${fmt(to - from, 2)} s CPU over ${fmt(wall / 1000, 2)} s = ${fmt(((to - from) * 1000 / wall) * 100, 0)} % of one core`;
         rows.push([`  runtime process CPU (/proc), blackhole -> grace end`, cpuRow(cpu0, atGrace.cpu, atGrace.wall - t0), ""]);
         rows.push([`  runtime process CPU, grace end -> re-plan complete (statuses and specs)`, cpuRow(atGrace.cpu, cpuDone, tDone - atGrace.wall), ""]);
