@@ -559,7 +559,13 @@ async function main(): Promise<void> {
   } finally {
     sampler?.stop();
     const benchMax = process.resourceUsage().maxRSS / 1024;
-    memoryRows.push([`bench process (its own recording): max RSS`, `${fmt(benchMax)} MiB`, `sampled max ${fmt(sampler?.benchMax ?? NaN)} MiB`]);
+    (globalThis as { gc?: () => void }).gc?.();
+    const after = process.memoryUsage();
+    memoryRows.push([
+      `bench process (its own recording): max RSS`,
+      `${fmt(benchMax)} MiB`,
+      `sampled max ${fmt(sampler?.benchMax ?? NaN)} MiB; at the end after gc(): RSS ${fmt(after.rss / 2 ** 20)}, heap used ${fmt(after.heapUsed / 2 ** 20)} MiB`,
+    ]);
     console.log(`Scale: one runtime process, hub + ${MEMBERS.length} members behind Toxiproxy, ${FIRST} then ${N} DSOs (${machine()})\n`);
     if (goals.length > 0) console.log(`${table(["goal", "measured", "met?"], goals)}\n`);
     console.log(`${table(["memory", "RSS", "note"], memoryRows)}\n`);
