@@ -17,6 +17,7 @@ import type { DsoStatus } from "../../schema/dso";
 import { LocalFleet, fleetBinDir } from "../../test/support/fleet";
 import { deployment } from "../../test/support/workloads";
 import { onboardMember } from "../../test/support/onboard";
+import { type ToxiProxy, type Toxiproxy, throughProxy } from "../../test/support/toxiproxy";
 import { eventually } from "../../test/support/workloads";
 
 export const HUB_NAMESPACE = "fleetscale-system";
@@ -78,16 +79,28 @@ export interface BenchFleet {
   /** kubectl without blocking the event loop. */
   kubectl(cluster: string, ...args: string[]): Promise<string>;
   kubectlInput(cluster: string, input: string, ...args: string[]): Promise<string>;
+  /** With `toxiproxy`: member -> the proxy the runtime reaches it through (the bench's kubectl goes direct). */
+  proxies: Record<string, ToxiProxy>;
 }
 
-/** Hub + members, members onboarded, DSO CRD established. `nodes`: kwok nodes per cluster (launcher default 1, 110 pods each). */
-export async function startFleet(members: readonly string[], options: { nodes?: number } = {}): Promise<BenchFleet> {
+/**
+ * Hub + members, members onboarded, DSO CRD established. `nodes`: kwok nodes per cluster
+ * (launcher default 1, 110 pods each). `toxiproxy`: every member gets a proxy and is onboarded
+ * through it (the kubeconfig stored in the hub points at the proxy), so a fault on the proxy
+ * is seen by the runtime only; the member itself keeps running.
+ */
+export async function startFleet(members: readonly string[], options: { nodes?: number; toxiproxy?: Toxiproxy } = {}): Promise<BenchFleet> {
   const started = Date.now();
   const clusters = ["hub", ...members];
   const fleet = LocalFleet.start({ clusters, nodes: options.nodes });
   try {
     progress(`fleet of ${members.length + 1} clusters${options.nodes === undefined ? "" : ` with ${options.nodes} kwok nodes each`} up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    for (const member of members) onboardMember(fleet, { hub: "hub", member, hubNamespace: HUB_NAMESPACE });
+    const proxies: Record<string, ToxiProxy> = {};
+    for (const member of members) {
+      const proxy = options.toxiproxy === undefined ? undefined : await options.toxiproxy.proxy(member, new URL(fleet.cluster(member).server).host);
+      if (proxy) proxies[member] = proxy;
+      onboardMember(fleet, { hub: "hub", member, hubNamespace: HUB_NAMESPACE, ...(proxy ? { through: (k: string) => throughProxy(k, proxy.listen) } : {}) });
+    }
     fleet.apply("hub", dsoCrdManifest());
     const crd = `${PLURAL}.${API_GROUP}`;
     await eventually("CRD established", () => fleet.kubectl("hub", "get", "crd", crd, "-o", 'jsonpath={.status.conditions[?(@.type=="Established")].status}'), (s) => s === "True");
@@ -106,7 +119,7 @@ export async function startFleet(members: readonly string[], options: { nodes?: 
     const fleetCommand = async (verb: "stop" | "start", cluster: string) => {
       await run(join(fleetBinDir(), "fleet"), [verb, "--dir", fleet.dir, cluster]);
     };
-    return { fleet, members: [...members], custom, fleetCommand, kubectl, kubectlInput };
+    return { fleet, members: [...members], custom, fleetCommand, kubectl, kubectlInput, proxies };
   } catch (error) {
     fleet.down();
     throw error;
