@@ -104,7 +104,10 @@ export class LeaderElector {
       this.log.warn({ lease: this.name, err: messageOf(error) }, "leader election request failed");
     }
     this.loseIfExpired();
-    this.schedule(this.leading && this.lastRenew !== renewedBefore ? this.timing.renewIntervalMs : this.timing.retryIntervalMs);
+    // The next renewal counts from when this one started (the deadline does too), so a slow
+    // hub shortens the pause instead of pushing the next renewal toward the deadline.
+    const renewed = this.leading && this.lastRenew !== renewedBefore;
+    this.schedule(renewed ? Math.max(0, this.lastRenew + this.timing.renewIntervalMs - Date.now()) : this.timing.retryIntervalMs);
   }
 
   private loseIfExpired(): void {
