@@ -33,6 +33,7 @@ interface Fault {
 
 const FAULTS: Fault[] = [
   { what: "latency 2000 ± 200 ms, 40 s", target: "member-3", inject: (f) => f.proxies["member-3"]!.latency(2_000, 200), holdMs: 40_000 },
+  { what: "bandwidth 16 KB/s, 40 s", target: "member-3", inject: (f) => f.proxies["member-3"]!.bandwidth(16), holdMs: 40_000 },
   { what: "connections reset, 5 s (< grace)", target: "member-3", inject: (f) => f.proxies["member-3"]!.resetPeer(), holdMs: 5_000 },
   { what: "blackhole, 40 s (> grace)", target: "member-3", inject: (f) => f.proxies["member-3"]!.blackhole(), holdMs: 40_000 },
   { what: "open connections silent (watches too), 40 s", target: "member-1", inject: (f) => f.proxies["member-1"]!.silenceOpenConnections(), holdMs: 40_000 },

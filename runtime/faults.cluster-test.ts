@@ -59,6 +59,19 @@ describe("runtime under real network faults (every cluster behind a proxy)", () 
     assert.ok(minReady(t0) >= 10, `ready capacity fell to ${minReady(t0)}`);
   });
 
+  it("a narrow link (16 KB/s) to a member: it is never excluded and a change still reaches it", async () => {
+    const a = faults.runtimes[0]!;
+    const t0 = Date.now();
+    await proxies()["member-2"]!.bandwidth(16);
+    await setTotal(14);
+    await eventually("7/7 through the narrow link", specs, (s) => s[0] === 7 && s[1] === 7, 30_000);
+    await setTotal(12);
+    await eventually("back to 6/6", specs, (s) => s[0] === 6 && s[1] === 6, 30_000);
+    console.log(`# bandwidth 16 KB/s: two total changes reached member-2 in ${Date.now() - t0} ms`);
+    assert.deepEqual(unhealthyOf(a, t0, "member-2"), [], "member-2 was taken for unreachable");
+    assert.ok(minReady(t0) >= 12, `ready capacity fell to ${minReady(t0)}`);
+  });
+
   it("connections reset for less than the grace period: seen at once, nothing moves, no churn after", async () => {
     const a = faults.runtimes[0]!;
     const t0 = Date.now();
