@@ -84,6 +84,9 @@ export class WorkQueue {
       this.timers.delete(key);
       this.add(key);
     }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
+    // A pending run (a resync, an Event's expiry ten minutes out) must not keep a stopped
+    // runtime's process alive; a running one stays up through its servers and watches.
+    timer.unref();
     this.timers.set(key, { at, timer });
   }
 
