@@ -16,15 +16,22 @@ export interface FleetCluster {
   kubeconfig: string;
 }
 
-let binDir: string | undefined;
+const binDirs = new Map<string, string>();
 
-/** Builds the fleet binaries once per process (cached across runs by build.sh). */
-export function fleetBinDir(): string {
-  if (binDir === undefined) {
-    const output = execFileSync(join(repoRoot, "test/fleet/build.sh"), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-    binDir = output.trim().split("\n").at(-1)!;
+/** Runs a toolchain build script (repo-relative) once per process; its last stdout line is its bin directory. */
+export function toolchainBinDir(script: string): string {
+  let dir = binDirs.get(script);
+  if (dir === undefined) {
+    const output = execFileSync(join(repoRoot, script), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    dir = output.trim().split("\n").at(-1)!;
+    binDirs.set(script, dir);
   }
-  return binDir;
+  return dir;
+}
+
+/** The fleet binaries (cached across runs by test/fleet/build.sh). */
+export function fleetBinDir(): string {
+  return toolchainBinDir("test/fleet/build.sh");
 }
 
 export class LocalFleet {

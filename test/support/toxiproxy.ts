@@ -40,17 +40,11 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "./fleet";
+import { repoRoot, toolchainBinDir } from "./fleet";
 
-let binDir: string | undefined;
-
-/** Builds toxiproxy-server once per process (cached across runs by test/toxiproxy/build.sh). */
+/** toxiproxy-server, built once per process (cached across runs by test/toxiproxy/build.sh). */
 export function toxiproxyBinDir(): string {
-  if (binDir === undefined) {
-    const output = execFileSync(join(repoRoot, "test/toxiproxy/build.sh"), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-    binDir = output.trim().split("\n").at(-1)!;
-  }
-  return binDir;
+  return toolchainBinDir("test/toxiproxy/build.sh");
 }
 
 let nftDir: { dir: string } | { why: string } | undefined;
