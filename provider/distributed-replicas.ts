@@ -2,14 +2,16 @@
  * DistributedReplicas: one workload's replicas across the fleet, reconciled on every
  * `pulumi up` by the same engine the hub runtime uses. Its args are validated here, in
  * the program, with the DistributedScaledObject schema, so nothing invalid ever reaches
- * the provider (which Pulumi serializes, and which therefore carries no zod).
+ * the provider. The provider runs in Pulumi's provider process from the compiled module
+ * (replicas-provider-loader.ts), so the project must be built before `pulumi up`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { dnsLabel, dsoSpecSchema } from "../schema/dso";
 import { declaredTotal } from "../schema/plan-input";
 import { parseOrThrow } from "../schema/validate";
-import { type MemberState, type ReplicasInputs, replicasProvider } from "./replicas-provider";
+import { installedProviderLoader } from "./replicas-provider-loader";
+import type { MemberState, ReplicasInputs } from "./replicas-provider";
 
 const argsSchema = z.strictObject({
   dsoNamespace: dnsLabel,
@@ -36,6 +38,13 @@ export class DistributedReplicas extends pulumi.dynamic.Resource {
   declare readonly memberStates: pulumi.Output<Record<string, MemberState>>;
 
   constructor(name: string, args: DistributedReplicasArgs, opts?: pulumi.CustomResourceOptions) {
+    if (opts?.import !== undefined) {
+      // Pulumi's dynamic-provider process reads a resource to import without its provider, and fails.
+      throw new pulumi.RunError(
+        `DistributedReplicas ${name} cannot be imported (Pulumi's dynamic providers cannot import). Remove the import option: ` +
+          "pulumi up adopts the workload as it runs, writing only members whose replicas differ from the split its preview shows.",
+      );
+    }
     const { hubKubeconfig, hubNamespace, ...rest } = args;
     const valid = parseOrThrow(argsSchema, rest, `DistributedReplicas ${name}`);
     const spec = valid.spec;
@@ -59,6 +68,6 @@ export class DistributedReplicas extends pulumi.dynamic.Resource {
       records: undefined,
       converged: undefined,
     };
-    super(replicasProvider, name, inputs, { ...opts, additionalSecretOutputs: ["hubKubeconfig"] }, "fleetscale", "DistributedReplicas");
+    super(installedProviderLoader(), name, inputs, { ...opts, additionalSecretOutputs: ["hubKubeconfig"] }, "fleetscale", "DistributedReplicas");
   }
 }

@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { MemberClient, MemberError, classify } from "../members/client";
-import { FleetError } from "../members/fan-out";
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import { MemberClient } from "../members/client";
 import { dsoCrdManifest } from "../schema/crd";
 import { LocalFleet } from "../test/support/fleet";
 import { onboardMember } from "../test/support/onboard";
 import { deployment, eventually } from "../test/support/workloads";
 import { type ReplicasInputs, type ReplicasOutputs, replicasProvider as provider } from "./replicas-provider";
+import { installedProviderLoader, replicasProviderLoader } from "./replicas-provider-loader";
 
 const HUB_NAMESPACE = "fleetscale-system";
 const unreachableHub = `apiVersion: v1
@@ -77,29 +79,21 @@ describe("replicas provider: check and diff", () => {
     assert.equal((await provider.diff!("default/web", scaled, before)).changes, false);
   });
 
-  it("keeps error messages and classifies failures when serialized into the provider process", async () => {
-    const serialized = await pulumi.runtime.serializeFunction(
-      () => () => {
-        const member = new MemberError("member-2", "Unreachable", "connect ECONNREFUSED");
-        const refused = Object.assign(new Error("fetch failed"), { cause: { code: "ECONNREFUSED", address: "127.0.0.1", port: 6443 } });
-        return [member.message, member.toObservation(), new FleetError("scaling", [member]).message, classify("member-2", "get", refused, 1000).detail];
-      },
-      { isFactoryFunction: true },
-    );
-    const module = { exports: {} as Record<string, () => unknown> };
-    new Function("module", "exports", "require", serialized.text)(module, module.exports, require);
-    assert.deepEqual(module.exports[serialized.exportName]!(), [
-      "member-2: connect ECONNREFUSED",
-      { healthy: false, failure: "Unreachable", message: "connect ECONNREFUSED" },
-      "scaling failed on 1 member:\n  - member-2: connect ECONNREFUSED",
-      "get: ECONNREFUSED 127.0.0.1:6443",
-    ]);
-  });
+  it("is kept in state as a loader of about a kilobyte, which runs the compiled provider as Pulumi's provider process loads it", async () => {
+    const hostModule = async (loader: pulumi.dynamic.ResourceProvider) => {
+      const serialized = await pulumi.runtime.serializeFunction(() => loader); // as pulumi.dynamic.Resource does
+      // As Pulumi's provider process evaluates it: a module whose require resolves from the program's directory.
+      const module = { exports: {} as Record<string, () => pulumi.dynamic.ResourceProvider> };
+      new Function("module", "exports", "require", serialized.text)(module, module.exports, createRequire(path.join(process.cwd(), "provider-host.js")));
+      return { text: serialized.text, provider: module.exports[serialized.exportName]!() };
+    };
+    const { text, provider: loaded } = await hostModule(installedProviderLoader());
+    assert.ok(text.length < 4_000, `the serialized loader is ${text.length} bytes`);
+    assert.doesNotMatch(text, /function settle|apportion|require\("zod"\)/, "no engine code and no zod in state");
+    assert.deepEqual((await loaded.check!(inputs(), inputs())).inputs?.plan, { "member-1": 4, "member-2": 6 });
 
-  it("serializes without zod or client objects, as Pulumi ships it to the provider process", async () => {
-    const serialized = await pulumi.runtime.serializeFunction(() => provider, { isFactoryFunction: true });
-    assert.ok(!/require\("zod"\)/.test(serialized.text), "zod must not be captured");
-    assert.match(serialized.text, /require\("@kubernetes\/client-node"\)/);
+    const { provider: misplaced } = await hostModule(replicasProviderLoader("./no/such/provider.js"));
+    await assert.rejects(misplaced.check!(inputs(), inputs()), /cannot load \.\/no\/such\/provider\.js from .*; build the project \(npm run build\)/);
   });
 });
 

@@ -3,10 +3,10 @@
  * (engine/), the member client (members/) and the reconcile loop (reconcile/), the
  * same modules the runtime uses.
  *
- * Pulumi serializes this object as code. It therefore imports no zod schemas (inputs
- * are validated in the program, in distributed-replicas.ts; schema/plan-input.ts, the
- * mapping to engine inputs it shares with the runtime and the CLI, takes only their
- * types) and loads client-node lazily inside the member and hub clients.
+ * Pulumi's provider process requires this module through the loader it keeps in state
+ * (replicas-provider-loader.ts). Inputs are validated in the program, in
+ * distributed-replicas.ts; schema/plan-input.ts, the mapping to engine inputs it shares
+ * with the runtime and the CLI, takes only their types.
  *
  * - check() computes the weighted split per member at the declared total as an input, so
  *   `pulumi preview --diff` shows `plan.<member>: old => new` when a weight or the declared
@@ -93,8 +93,8 @@ export const replicasProvider: pulumi.dynamic.ResourceProvider = {
     // The hub credential too: a rotated one must reach state, or refresh and destroy use the revoked one.
     const compared: (keyof ReplicasInputs)[] = ["hubKubeconfig", "plan", "declaredTotal", "members", "gracePeriod", "maxRebalancePercentage", "targetKind", "targetName", "dsoNamespace", "dsoName", "hubNamespace", "scaleToZeroOnDelete", "timeoutSeconds"];
     const changed = compared.some((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
-    // Pulumi keeps the provider's serialized code in state and runs refresh and destroy with
-    // it: a new version of this code is a change, so the next up stores it.
+    // Pulumi runs refresh and destroy with the provider kept in state: a new one (a state
+    // written before the loader holds the whole serialized code) is a change, so up stores it.
     const codeChanged = providerCode(olds) !== providerCode(news);
     return { changes: changed || codeChanged || olds.converged === false, replaces: [], deleteBeforeReplace: false };
   },
@@ -131,7 +131,7 @@ export const replicasProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-/** The serialized provider Pulumi passes along with the inputs and keeps in state. */
+/** The serialized provider (the loader) Pulumi passes along with the inputs and keeps in state. */
 function providerCode(props: ReplicasInputs): unknown {
   return (props as unknown as Record<string, unknown>)["__provider"];
 }
@@ -174,15 +174,29 @@ function weightedPlan(inputs: ReplicasInputs, totalReplicas: number): Record<str
 }
 
 async function apply(inputs: ReplicasInputs, previous: Record<string, MemberRecord>, previousTotal?: number): Promise<ReplicasOutputs> {
-  const leader = await new HubClient(inputs.hubKubeconfig).runtimeLeader(inputs.hubNamespace);
+  const hub = new HubClient(inputs.hubKubeconfig);
+  let leader = await hub.runtimeLeader(inputs.hubNamespace);
   if (leader !== undefined) return handOver(inputs, leader, previous);
   const totalReplicas = await liveTotal(inputs);
   const clients = await memberClients(inputs);
   const targets: MemberTarget[] = inputs.members.map((m) => ({ spec: engineMemberOf(m), ref: workloadRef(inputs, m.name), access: clients.get(m.name)! }));
   const result = await converge(
     { workload: workloadOf(inputs), totalReplicas, previousTotalReplicas: previousTotal, policy: policyOf(inputs), previous, members: targets },
-    { timeoutMs: inputs.timeoutSeconds * 1000 },
+    {
+      timeoutMs: inputs.timeoutSeconds * 1000,
+      // A runtime that starts leading during this up takes over before the next step.
+      // Not knowing is no licence to write: an unreadable Lease stops the up.
+      takenOver: async () => {
+        try {
+          leader = await hub.runtimeLeader(inputs.hubNamespace);
+        } catch (error) {
+          throw new Error(`stopped writing members: cannot tell whether a runtime leads, reading its Lease in the hub failed: ${(error as Error).message}`);
+        }
+        return leader !== undefined;
+      },
+    },
   );
+  if (result.takenOver) return handOver(inputs, leader!, result.records);
   const last = result.last;
   const actual: Record<string, number | null> = {};
   const memberStates: Record<string, MemberState> = {};

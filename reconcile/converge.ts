@@ -13,12 +13,19 @@ export interface ConvergeOptions {
   timeoutMs: number;
   pollMs?: number;
   clock?: () => number;
+  /**
+   * Asked between steps: true when another writer has taken over (a runtime started leading),
+   * and converge stops writing at once, so the two never write in turn.
+   */
+  takenOver?: () => Promise<boolean>;
 }
 
 export interface Converged {
   last: StepResult;
   steps: StepResult[];
   records: Record<string, MemberRecord>;
+  /** Stopped because takenOver() said so: what is left is the other writer's. */
+  takenOver: boolean;
 }
 
 export async function converge(input: Omit<StepInput, "now">, options: ConvergeOptions): Promise<Converged> {
@@ -37,13 +44,14 @@ export async function converge(input: Omit<StepInput, "now">, options: ConvergeO
     if (failedWrites.length > 0) throw new FleetError("scaling", failedWrites);
 
     const waiting = notReadyYet(step);
-    if (step.writes.length === 0 && waiting.length === 0) return { last: step, steps, records: previous };
+    if (step.writes.length === 0 && waiting.length === 0) return { last: step, steps, records: previous, takenOver: false };
     if (clock() > deadline) {
       throw new Error(
         `replicas not ready after ${Math.round(options.timeoutMs / 1000)}s: ${waiting.map((w) => `${w.member} has ${w.ready} of ${w.desired} ready`).join("; ") || "plan still moving"}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+    if (await options.takenOver?.()) return { last: step, steps, records: previous, takenOver: true };
   }
 }
 

@@ -12,6 +12,7 @@ import { LocalFleet } from "../support/fleet";
 import { ProjectStack, changeSummary } from "../support/project-stack";
 import { check } from "../support/pulumi";
 import { deployment, eventually } from "../support/workloads";
+import type { RuntimeHandle } from "../../runtime/runtime";
 import { startTestRuntime } from "../support/runtime";
 
 const HUB_NAMESPACE = "fleetscale-system";
@@ -48,6 +49,22 @@ describe("fleetscale stack on a real fleet with the real Pulumi engine", () => {
     assert.deepEqual([(await replicas("member-1")).desired, (await replicas("member-2")).desired], [4, 6]);
     assert.ok(await storedKubeconfig("member-1"));
     assert.ok(await storedKubeconfig("member-2"));
+  });
+
+  it("keeps each DistributedReplicas' state small: the provider's code is loaded from the project, not stored", async () => {
+    type Kept = { type: string; inputs: Record<string, unknown>; outputs: Record<string, unknown> };
+    const state = JSON.parse(await stack.exportState()) as { deployment: { resources: Kept[] } };
+    const resource = state.deployment.resources.find((r) => r.type === "pulumi-nodejs:dynamic/fleetscale:DistributedReplicas")!;
+    const bytes = JSON.stringify(resource).length;
+    const code = JSON.stringify(resource.inputs["__provider"]).length;
+    const largest = Object.entries(resource.outputs)
+      .map(([key, value]) => [key, JSON.stringify(value).length] as const)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3);
+    // 195,124 bytes before the loader, 84,095 of them the serialized provider (kept twice).
+    console.log(`# DistributedReplicas state: ${bytes} bytes; largest outputs (each also an input): ${largest.map(([k, n]) => `${k} ${n}`).join(", ")}`);
+    assert.ok(code < 4_000, `the serialized provider is ${code} bytes`);
+    assert.ok(bytes < 32_000, `the resource's state is ${bytes} bytes`);
   });
 
   it("a preview right after up shows no changes", async () => {
@@ -215,6 +232,62 @@ describe("fleetscale stack on a real fleet with the real Pulumi engine", () => {
       await sampler;
       await runtime.stop();
     }
+  });
+
+  it("a runtime that starts in the middle of an up takes over: up stops writing, and no value goes back and forth", async () => {
+    await eventually("no runtime leads", () => new HubClient(fleet.kubeconfig("hub")).runtimeLeader(HUB_NAMESPACE), (leader) => leader === undefined, 30_000);
+    assert.deepEqual([(await replicas("member-1")).desired, (await replicas("member-2")).desired], [5, 5]);
+    const seen: Record<string, number[]> = { "member-1": [5], "member-2": [5] };
+    const generation = (member: string) => Number(fleet.kubectl(member, "get", "deployment", "web", "-n", "default", "-o", "jsonpath={.metadata.generation}"));
+    const generations = Object.fromEntries(Object.keys(seen).map((member) => [member, generation(member)]));
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        for (const member of Object.keys(seen)) {
+          const desired = (await replicas(member)).desired;
+          if (seen[member]!.at(-1) !== desired) seen[member]!.push(desired);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const runtimeWrites: { member: string; to: number }[] = [];
+    let runtime: RuntimeHandle | undefined;
+    // No node of member-2 takes new pods: up raises member-2 and then waits, make-before-break, to lower member-1.
+    const nodes = fleet.kubectl("member-2", "get", "nodes", "-o", "name").split(/\s+/).filter(Boolean);
+    fleet.kubectl("member-2", "cordon", ...nodes);
+    let cordoned = true;
+    try {
+      stack.writeConfig(config({ "member-1": 2, "member-2": 8 }));
+      const up = stack.up();
+      await eventually("up raised member-2", () => replicas("member-2"), (r) => r.desired === 8, 120_000);
+      runtime = await startTestRuntime(fleet.cluster("hub").kubeconfig, HUB_NAMESPACE, "e2e-runtime-mid-up", (line) => {
+        const parsed = JSON.parse(line) as { msg: string; member?: string; to?: number };
+        if (parsed.msg === "scaled") runtimeWrites.push({ member: parsed.member!, to: parsed.to! });
+      });
+      await eventually("the runtime leads", () => runtime!.isLeader(), (leads) => leads, 20_000);
+      await new Promise((r) => setTimeout(r, 2_000)); // past up's next look at the Lease
+      fleet.kubectl("member-2", "uncordon", ...nodes);
+      cordoned = false;
+      await up;
+      assert.deepEqual([(await replicas("member-1")).desired, (await replicas("member-2")).desired], [2, 8]);
+    } finally {
+      sampling = false;
+      await sampler;
+      if (cordoned) fleet.kubectl("member-2", "uncordon", ...nodes);
+      await runtime?.stop();
+    }
+    // up raised member-2 before the runtime led; the runtime lowered member-1 as member-2's pods
+    // became ready; up wrote nothing after it. Every spec change shows in the Deployment's
+    // generation, so the counts below include writes the sampler was too slow to see.
+    const changes = Object.fromEntries(Object.keys(seen).map((member) => [member, generation(member) - generations[member]!]));
+    const byRuntime = (member: string) => runtimeWrites.filter((w) => w.member === member).map((w) => w.to);
+    assert.deepEqual(seen["member-2"], [5, 8]);
+    assert.equal(changes["member-2"], 1, "member-2 was written once, by up, before the runtime led");
+    assert.deepEqual(byRuntime("member-2"), []);
+    assert.equal(changes["member-1"], byRuntime("member-1").length, `every change of member-1 is the runtime's: ${byRuntime("member-1").join(", ")}`);
+    assert.deepEqual(byRuntime("member-1"), [...byRuntime("member-1")].sort((a, b) => b - a), "member-1 only went down");
+    assert.equal(byRuntime("member-1").at(-1), 2);
+    console.log(`# runtime started mid-up: up wrote member-2 5->8; the runtime wrote member-1 ${[5, ...byRuntime("member-1")].join("->")}; no other write`);
   });
 
   it("keeps every kubeconfig and token out of the state file and out of every log", async () => {
