@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -17,6 +16,7 @@ import { clientNode } from "../members/client-node";
 import type { RuntimeOptions } from "./options";
 import type { RuntimeHandle } from "./runtime";
 import { startTestRuntime } from "../test/support/runtime";
+import { freePort } from "../test/support/toxiproxy";
 
 const HUB_NAMESPACE = "fleetscale-system";
 const MEMBERS = ["member-1", "member-2"] as const;
@@ -42,15 +42,6 @@ interface Running {
 
 type Status = DsoStatus;
 
-/** A port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const run = promisify(execFile);

@@ -3,8 +3,11 @@
 # the Kubernetes control plane and kwok (test/fleet), the Pulumi CLI, Node.js language host
 # and Kubernetes provider (test/pulumi), KEDA's CRDs (test/keda) and Toxiproxy, the fault-injecting
 # TCP proxy of the fault tests and benchmarks (test/toxiproxy). All from Go modules, except nft
-# (test/nft: unpacked from Debian's nftables packages, not installed, for silenced connections).
-# A second run takes seconds. Needs Go >= 1.26, the Go module proxy and the Debian mirror (nft).
+# (test/nft: unpacked from Debian's nftables packages, not installed, for silenced connections)
+# and the runtime image (test/image: built from the Dockerfile with podman, which it installs
+# from Debian with runc and debootstrap when missing).
+# A second run takes seconds. Needs Go >= 1.26, the Go module proxy, the npm registry, the
+# Debian mirror and root (podman).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 command -v go >/dev/null || { echo "toolchain: Go is not installed (needed to build Kubernetes and Pulumi from Go modules)" >&2; exit 1; }
@@ -14,5 +17,6 @@ pulumi="$("$here/pulumi/build.sh" | tail -n1)"
 keda="$("$here/keda/crds.sh" | tail -n1)"
 toxiproxy="$("$here/toxiproxy/build.sh" | tail -n1)"
 nft="$("$here/nft/fetch.sh" | tail -n1)"
+image="$("$here/image/build.sh" | tail -n1)"
 echo "toolchain ready in $(( $(date +%s) - start ))s" >&2
-printf 'fleet     %s\npulumi    %s\nkeda      %s\ntoxiproxy %s\nnft       %s\n' "$fleet" "$pulumi" "$keda" "$toxiproxy" "$nft"
+printf 'fleet     %s\npulumi    %s\nkeda      %s\ntoxiproxy %s\nnft       %s\nimage     %s\n' "$fleet" "$pulumi" "$keda" "$toxiproxy" "$nft" "$image"

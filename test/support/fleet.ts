@@ -16,22 +16,22 @@ export interface FleetCluster {
   kubeconfig: string;
 }
 
-const binDirs = new Map<string, string>();
+const toolchainOutputs = new Map<string, string>();
 
-/** Runs a toolchain build script (repo-relative) once per process; its last stdout line is its bin directory. */
-export function toolchainBinDir(script: string): string {
-  let dir = binDirs.get(script);
-  if (dir === undefined) {
+/** Runs a toolchain build script (repo-relative) once per process; returns its last stdout line (a bin directory, an image). */
+export function toolchainOutput(script: string): string {
+  let built = toolchainOutputs.get(script);
+  if (built === undefined) {
     const output = execFileSync(join(repoRoot, script), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-    dir = output.trim().split("\n").at(-1)!;
-    binDirs.set(script, dir);
+    built = output.trim().split("\n").at(-1)!;
+    toolchainOutputs.set(script, built);
   }
-  return dir;
+  return built;
 }
 
 /** The fleet binaries (cached across runs by test/fleet/build.sh). */
 export function fleetBinDir(): string {
-  return toolchainBinDir("test/fleet/build.sh");
+  return toolchainOutput("test/fleet/build.sh");
 }
 
 export class LocalFleet {

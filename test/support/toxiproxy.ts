@@ -40,11 +40,11 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot, toolchainBinDir } from "./fleet";
+import { repoRoot, toolchainOutput } from "./fleet";
 
 /** toxiproxy-server, built once per process (cached across runs by test/toxiproxy/build.sh). */
 export function toxiproxyBinDir(): string {
-  return toolchainBinDir("test/toxiproxy/build.sh");
+  return toolchainOutput("test/toxiproxy/build.sh");
 }
 
 let nftDir: { dir: string } | { why: string } | undefined;
