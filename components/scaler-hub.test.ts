@@ -37,7 +37,7 @@ describe("ScalerHub", () => {
   const provider = new k8s.Provider("hub", { kubeconfig: pulumi.secret("hub-admin-kubeconfig") });
   let built: Awaited<ReturnType<typeof buildHub>>;
   const buildHub = () =>
-    build((opts) => new ScalerHub("hub", { provider, namespace: "fleetscale-system", image: "registry.example/fleetscale:1.2.3", replicas: 3 }, opts));
+    build((opts) => new ScalerHub("hub", { provider, namespace: "fleetscale-system", image: "registry.example/fleetscale:1.2.3", replicas: 3, nodeSelector: { "node-role.example/control": "true" } }, opts));
 
   before(async () => {
     await promiseOf(provider.urn);
@@ -78,6 +78,8 @@ describe("ScalerHub", () => {
     const pod = spec.template.spec;
     assert.equal(pod.serviceAccountName, "fleetscale-runtime");
     assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.deepEqual(pod.nodeSelector, { "node-role.example/control": "true" });
+    assert.deepEqual(pod.topologySpreadConstraints.map((c: { topologyKey: string }) => c.topologyKey), ["kubernetes.io/hostname"]);
     const [container, ...others] = pod.containers;
     assert.equal(others.length, 0);
     assert.equal(container.image, "registry.example/fleetscale:1.2.3");

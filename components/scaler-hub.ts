@@ -20,6 +20,8 @@ export interface ScalerHubArgs {
   namespace: string;
   image: pulumi.Input<string>;
   replicas: number;
+  /** Nodes the runtime's pods may run on (a label selector, as a Deployment's nodeSelector). */
+  nodeSelector?: Record<string, string>;
   /**
    * Delete the CRD when the hub is destroyed. Off by default: deleting a CRD deletes every
    * DistributedScaledObject of that kind in the cluster, this stack's or not.
@@ -72,6 +74,9 @@ export class ScalerHub extends pulumi.ComponentResource {
             metadata: { labels },
             spec: {
               serviceAccountName: serviceAccount.metadata.name,
+              ...(args.nodeSelector === undefined ? {} : { nodeSelector: args.nodeSelector }),
+              // Two replicas on two nodes where there are two: one node lost takes no more than one.
+              topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { "app.kubernetes.io/name": RUNTIME_NAME } } }],
               securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
               containers: [
                 {

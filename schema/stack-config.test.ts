@@ -29,6 +29,14 @@ describe("stack config", () => {
     assert.equal(config.workloads.web!.rebalancingPolicy.gracePeriod, "1m");
   });
 
+  it("takes the runtime's nodeSelector as string labels, naming a bad value by its path", () => {
+    const selector = { "kubernetes.io/hostname": "hub-node-1" };
+    assert.deepEqual(loadStackConfig(reader({ hub: { ...hub, nodeSelector: selector }, members: { "eu-1": { kubeconfig: "k" } }, workloads: {} })).hub.nodeSelector, selector);
+    assert.deepEqual(problems({ hub: { ...hub, nodeSelector: { "kubernetes.io/hostname": 7 } }, members: { "eu-1": { kubeconfig: "k" } }, workloads: {} }), [
+      "fleetscale:hub.nodeSelector.kubernetes.io/hostname: Invalid input: expected string, received number",
+    ]);
+  });
+
   it("lists every problem by config path before anything is registered", () => {
     const found = problems({
       hub: {},

@@ -22,6 +22,8 @@ export const hubConfigSchema = z
     namespace: dnsLabel.default("fleetscale-system"),
     image: z.string().min(1).default("ghcr.io/fleetscale/scaler:0.1.0"),
     replicas: z.int().min(1).max(5).default(2),
+    /** Node labels the runtime's pods must match (the Deployment's nodeSelector). */
+    nodeSelector: z.record(z.string().min(1), z.string()).optional(),
     /** Delete the DSO CRD, and with it every DistributedScaledObject in the hub, on `pulumi destroy`. */
     deleteCrdOnDestroy: z.boolean().default(false),
   })

@@ -40,5 +40,8 @@ if ! podman image exists "$tag"; then
   fi
   podman build --quiet --pull=never --network=host "${mounts[@]}" -f "$root/Dockerfile" -t "$tag" "$root" >/dev/null
   say "built $tag in $(($(date +%s) - started))s, $(podman image inspect --format '{{.Size}}' "$tag" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
+  # Images of earlier sources and the build stages' layers would otherwise pile up run after run.
+  podman images --format '{{.Repository}}:{{.Tag}}' | grep -E '^localhost/fleetscale-scaler:[0-9a-f]{16}$' | grep -vxF "$tag" | xargs -r podman rmi --force >/dev/null || true
+  podman image prune --force >/dev/null || true
 fi
 echo "$tag"
