@@ -28,10 +28,12 @@ if ! podman image exists "$tag"; then
   started=$(date +%s)
   say "building $tag from $root/Dockerfile"
   # The build stage runs npm ci on the host's network, so it reaches the registry as npm here
-  # does. Where npm here trusts an extra CA (a TLS-intercepting gateway), the build's npm is told
-  # the same through mounts that exist only while a RUN step runs and never enter the image.
+  # does. Where Node.js or npm here trust an extra CA (a TLS-intercepting gateway), the build's
+  # npm is told the same through mounts that exist only while a RUN step runs and never enter
+  # the image. NODE_EXTRA_CA_CERTS first: which npmrc `npm config` reads depends on which
+  # Node.js runs npm (npm test puts the project's Node 22 first on PATH).
   mounts=()
-  cafile="$(npm config get cafile 2>/dev/null || true)"
+  cafile="${NODE_EXTRA_CA_CERTS:-$(npm config get cafile 2>/dev/null || true)}"
   if [[ -n "$cafile" && "$cafile" != null && -f "$cafile" ]]; then
     npmrc="$(mktemp)"
     trap 'rm -f "$npmrc"' EXIT
