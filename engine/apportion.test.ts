@@ -67,6 +67,21 @@ describe("apportion (bounded Webster)", () => {
     assert.deepEqual(apportion(10, [{ weight: 1, min: 0, max: 2, rank: 0 }, { weight: 5, min: 0, max: 3, rank: 1 }]), [2, 3]);
   });
 
+  it("rounds a claim fixed at its maximum in an early round anew when a later round raises the divisor", () => {
+    // Found by the property below (seed 1009364656): claim 0 was held at its maximum of 22 while
+    // claim 1's 4th replica (21/7 = 3) outranks claim 0's 22nd (124/43 = 2.88).
+    const claims: Claim[] = [
+      { weight: 124, min: 4, max: 22, rank: 0 },
+      { weight: 21, min: 0, max: Infinity, rank: 1 },
+      { weight: 14, min: 4, max: Infinity, rank: 2 },
+      { weight: 28, min: 0, max: Infinity, rank: 3 },
+      { weight: 27, min: 1, max: 4, rank: 4 },
+      { weight: 39, min: 2, max: 5, rank: 5 },
+    ];
+    assert.deepEqual(apportion(43, claims), [21, 4, 4, 5, 4, 5]);
+    assert.deepEqual(apportion(43, claims), sequentialWebster(43, claims));
+  });
+
   it("is exactly the sequential highest-averages result, ties included", () => {
     fc.assert(
       fc.property(claimsArb, fc.integer({ min: 0, max: 400 }), (claims, total) => {

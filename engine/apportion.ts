@@ -87,15 +87,19 @@ export function apportion(total: number, claims: readonly Claim[]): number[] {
  *
  * Each round fixes only the bound claims on one side: those held up at their minimum
  * when the bounds added replicas, those held down at their maximum when they took some
- * away. The others' shares then move away from the fixed claims' bounds, so a fixed claim
- * stays bound at the final divisor, and every round fixes at least one claim. (Fixing both
- * sides at once could strand a claim at its minimum whose share later grew past it, and
- * leave the sequential steps billions of replicas to hand out one at a time.)
+ * away, so every round fixes at least one claim and the divisor settles near the one
+ * the total needs. (Fixing both sides at once could strand a claim at its minimum whose
+ * share later grew past it, and leave the sequential steps billions of replicas to hand
+ * out one at a time.) Rounds on different sides can still leave a claim fixed at a bound
+ * that the last divisor no longer holds it at, so the result is every claim rounded anew
+ * at the last divisor.
  */
 function roundAtEstimatedDivisor(total: number, claims: readonly Claim[]): number[] {
   const n = claims.length;
   const alloc = claims.map((c) => c.min);
   const fixed = new Array<boolean>(n).fill(false);
+  // The divisor is total / weight of the free claims in the last round: shares are weight * total / weight.
+  let divisor: { total: number; weight: number } | undefined;
   for (let round = 0; round < n; round++) {
     let freeWeight = 0;
     let freeTotal = total;
@@ -104,6 +108,7 @@ function roundAtEstimatedDivisor(total: number, claims: readonly Claim[]): numbe
       else freeWeight += claims[i]!.weight;
     }
     if (freeWeight === 0) break;
+    divisor = { total: freeTotal, weight: freeWeight };
     let excess = 0;
     const low: number[] = [];
     const high: number[] = [];
@@ -119,7 +124,13 @@ function roundAtEstimatedDivisor(total: number, claims: readonly Claim[]): numbe
     if (low.length === 0 && high.length === 0) break;
     for (const i of excess > 0 ? low : excess < 0 ? high : [...low, ...high]) fixed[i] = true;
   }
-  return alloc;
+  if (divisor === undefined) return alloc;
+  // Every claim rounded at that one divisor, the fixed ones too: a claim fixed at a bound in an
+  // earlier round need not be held there at the last divisor (fixing at the maximum lowers the
+  // divisor, fixing at the minimum raises it). Rounding all at one divisor is what makes the
+  // result a valid apportionment of its own sum, which the sequential steps rely on.
+  const { total: shareTotal, weight: shareWeight } = divisor;
+  return claims.map((c) => Math.min(c.max, Math.max(c.min, shareTotal > 0 ? roundHalfUp(c.weight * shareTotal, shareWeight) : 0)));
 }
 
 /** round(numerator / denominator), halves up, exact for integers below 2^53. */
