@@ -118,6 +118,22 @@ func (c *Cluster) workdir() string     { return filepath.Join(c.kwokWorkdir(), "
 func (c *Cluster) configPath() string  { return filepath.Join(c.kwokWorkdir(), c.Name+".kwokctl.yaml") }
 func (c *Cluster) logPath() string     { return filepath.Join(c.fleetDir, "logs", c.Name+".kwokctl.log") }
 
+// apiserverBind: SPIKE (test/node/NOTES.md). FLEET_APISERVER_BIND_ADDRESS=<ip> makes the API
+// server listen on that address instead of 127.0.0.1 (its certificate already names the host's
+// addresses), so that pods on a real node can reach it. Other components stay on 127.0.0.1.
+// FLEET_APISERVER_ADVERTISE_ADDRESS=<ip> (with the bind address) advertises that address and
+// publishes it as the endpoint of the "kubernetes" Service (lease reconciler), for kube-proxy.
+func apiserverBind() string {
+	s := ""
+	if a := os.Getenv("FLEET_APISERVER_BIND_ADDRESS"); a != "" {
+		s += fmt.Sprintf("  - key: bind-address\n    value: %q\n", a)
+	}
+	if a := os.Getenv("FLEET_APISERVER_ADVERTISE_ADDRESS"); a != "" {
+		s += fmt.Sprintf("  - key: advertise-address\n    value: %q\n  - key: endpoint-reconciler-type\n    value: lease\n", a)
+	}
+	return s
+}
+
 // kwokctlConfig is the KwokctlConfiguration for this cluster: every binary is local (nothing is
 // downloaded) and every port is fixed, so that fleets side by side do not clash.
 func (c *Cluster) kwokctlConfig(f *Fleet) string {
@@ -152,6 +168,9 @@ options:
   # Node heartbeats: kwokctl multiplies them by 5 by default (200s node leases), which would
   # keep a restarted kwok controller away from its nodes for minutes.
   heartbeatFactor: 1
+  # The "kubernetes" Service's ClusterIP (default range 10.0.0.0/24): in-cluster clients on a
+  # real node dial https://10.0.0.1 (through kube-proxy) and check that name.
+  kubeApiserverCertSANs: ["10.0.0.1"]
   nodeLeaseDurationSeconds: 20
   etcdBinary: %s
   kubeApiserverBinary: %s
@@ -168,6 +187,24 @@ componentsPatches:
     value: 127.0.0.1
   - key: endpoint-reconciler-type
     value: none
+  # kubectl logs/exec on a real node: the API server authenticates to that kubelet with the
+  # admin certificate (the kubelet's API refuses anonymous requests).
+  - key: kubelet-client-certificate
+    value: %q
+  - key: kubelet-client-key
+    value: %q
+  # Reach a real kubelet at its node's InternalIP: its Hostname address (the node name) does
+  # not resolve. kwok's nodes carry made-up addresses either way (no kubectl logs on them).
+  - key: kubelet-preferred-address-types
+    value: InternalIP,Hostname
+%s# kwok manages only its own (annotated) nodes, so that a real kubelet's node beside them is left
+# to that kubelet (kwokctl's binary runtime passes --manage-all-nodes=true; the last flag wins).
+- name: kwok-controller
+  extraArgs:
+  - key: manage-all-nodes
+    value: "false"
+  - key: manage-nodes-with-annotation-selector
+    value: kwok.x-k8s.io/node=fake
 # One instance each: no leader election, so that a restarted cluster's controllers and
 # scheduler work at once instead of waiting for the old instance's lease to expire.
 - name: kube-controller-manager
@@ -181,7 +218,9 @@ componentsPatches:
 `, filepath.Join(c.kwokWorkdir(), "cache"),
 		c.Ports.KubeApiserver, c.Ports.Etcd, c.Ports.EtcdPeer, c.Ports.KubeControllerManager,
 		c.Ports.KubeScheduler, c.Ports.KwokController,
-		b("etcd"), b("kube-apiserver"), b("kube-controller-manager"), b("kube-scheduler"), b("kwok"), b("kubectl"))
+		b("etcd"), b("kube-apiserver"), b("kube-controller-manager"), b("kube-scheduler"), b("kwok"), b("kubectl"),
+		filepath.Join(c.workdir(), "pki", "admin.crt"), filepath.Join(c.workdir(), "pki", "admin.key"),
+		apiserverBind())
 	return s.String()
 }
 
