@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# Builds the real node's two small images with podman, each a static Go binary FROM scratch:
+# Builds the real node's (test/fleet: fleet up --real-node) two small images with podman, each a static Go binary FROM scratch:
 #   fleetscale.local/pause:1  the pod sandbox process (containerd's sandbox_image; the upstream
 #                             pause image's registry is unreachable)
-#   fleetscale.local/hello:1  an HTTP server on :8080 (/healthz, /get?url=) for the smoke test
+#   fleetscale.local/hello:1  an HTTP server on :8080 (/healthz, /get?url=) for test/real-node.cluster-test.ts
 # and saves them as OCI archives for `ctr -n k8s.io images import`.
 #
 # Output: ${FLEETSCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fleetscale}/node/images/<key>
 #   pause.oci.tar, hello.oci.tar, names.txt
 # <key> hashes this script and images/. podman keeps its storage under the cache (node/podman),
 # configured through CONTAINERS_CONF / CONTAINERS_STORAGE_CONF: nothing in /etc is read or changed
-# beyond podman's packaged defaults. Needs podman (Debian's 4.3) and Go.
+# beyond podman's packaged defaults. Needs Go and podman (Debian's 4.3, installed with apt-get when
+# missing, as test/image/base.sh does).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 say() { echo "build-images.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
-command -v podman >/dev/null || die "podman is missing (Debian: apt-get install --no-install-recommends podman)"
+# podman from Debian when missing, installed the way test/image/base.sh does (needs root).
+if ! command -v podman >/dev/null; then
+  [[ "$(id -u)" == 0 ]] || die "podman is missing and installing it needs root"
+  say "installing podman from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends podman >&2
+fi
 command -v go >/dev/null || die "go is missing"
 
 cache_root="${FLEETSCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fleetscale}"
