@@ -51,6 +51,7 @@ build_launcher() {
   local tmp c
   rm -rf "$launcher_bin"
   tmp="$(mktemp -d "$out/.fleet-XXXXXX")"
+  chmod 755 "$tmp"
   go_step "building the fleet launcher" go build -p 2 -o "$tmp/fleet" ./cmd/fleet
   for c in "${components[@]}" versions.txt; do ln -s "../../bin/$c" "$tmp/$c"; done
   touch "$tmp/.complete"
