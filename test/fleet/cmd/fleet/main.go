@@ -161,15 +161,15 @@ func cmdUp(args []string) error {
 			return fmt.Errorf("cleaning leftovers: %w", err)
 		}
 	}
-	if err := os.MkdirAll(filepath.Join(d, "logs"), 0o755); err != nil {
-		return err
-	}
-
 	if *realNode {
 		if err := claimRealNode(d); err != nil {
 			return err
 		}
 	}
+	if err := os.MkdirAll(filepath.Join(d, "logs"), 0o755); err != nil {
+		return err
+	}
+
 	nPorts := len(names) * portsPerCluster
 	if *realNode {
 		nPorts += portsPerNode

@@ -13,9 +13,11 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -417,6 +419,7 @@ func (n *RealNode) start(ctx context.Context, f *Fleet, images bool) error {
 	if err := os.MkdirAll(filepath.Join(n.Dir, "pids"), 0o755); err != nil {
 		return err
 	}
+	started := time.Now().Truncate(time.Second) // heartbeats have second precision
 	if err := n.startDaemon(f.Dir, "containerd"); err != nil {
 		return err
 	}
@@ -446,7 +449,7 @@ func (n *RealNode) start(ctx context.Context, f *Fleet, images bool) error {
 			return err
 		}
 	}
-	return n.waitReady(ctx, f, c)
+	return n.waitReady(ctx, f, c, started)
 }
 
 // permanent marks an error that poll should not retry.
@@ -454,7 +457,10 @@ type permanent struct{ error }
 
 // waitReady waits for the daemons to run, the kubelet's and kube-proxy's /healthz and the Node's
 // Ready condition.
-func (n *RealNode) waitReady(ctx context.Context, f *Fleet, c *Cluster) error {
+//
+// The Ready condition must have been reported by this kubelet (heartbeat at or after since): after
+// a restart the Node still shows the old kubelet's Ready for a while.
+func (n *RealNode) waitReady(ctx context.Context, f *Fleet, c *Cluster, since time.Time) error {
 	hc, err := c.client()
 	if err != nil {
 		return err
@@ -484,15 +490,78 @@ func (n *RealNode) waitReady(ctx context.Context, f *Fleet, c *Cluster) error {
 		if err := healthz(n.Ports.KubeProxyHealthz); err != nil {
 			return fmt.Errorf("kube-proxy %w", err)
 		}
-		return n.ready(ctx, c, hc)
+		if err := n.ready(ctx, c, hc, since); err != nil {
+			return err
+		}
+		return n.podsKnown(ctx, c, hc)
 	})
 }
 
-// ready reports whether the Node object is Ready.
-func (n *RealNode) ready(ctx context.Context, c *Cluster, hc *http.Client) error {
+// podsKnown checks that the kubelet knows every running pod the API server binds to the node
+// (after a restart it reports Ready before it has synced them; `kubectl exec` would then answer
+// "pod does not exist"). It asks the kubelet's /pods with the cluster's admin certificate.
+func (n *RealNode) podsKnown(ctx context.Context, c *Cluster, hc *http.Client) error {
+	type podList struct {
+		Items []struct {
+			Metadata struct{ Namespace, Name string }
+			Status   struct{ Phase string }
+		}
+	}
+	var bound podList
+	if _, err := c.get(ctx, hc, "/api/v1/pods?fieldSelector=spec.nodeName%3D"+n.Name, &bound); err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, p := range bound.Items {
+		if p.Status.Phase == "Running" {
+			want[p.Metadata.Namespace+"/"+p.Metadata.Name] = true
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return err
+	}
+	kc := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
+		// The kubelet serves a self-signed certificate (no serving certificate from the cluster CA).
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}},
+		DisableKeepAlives: true,
+	}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+net.JoinHostPort(n.HostIP, strconv.Itoa(n.Ports.Kubelet))+"/pods", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := kc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var known podList
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("kubelet /pods: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&known); err != nil {
+		return err
+	}
+	for _, p := range known.Items {
+		delete(want, p.Metadata.Namespace+"/"+p.Metadata.Name)
+	}
+	if len(want) > 0 {
+		return fmt.Errorf("the kubelet has not synced %d running pods yet", len(want))
+	}
+	return nil
+}
+
+// ready reports whether the Node object is Ready, as last reported at or after since.
+func (n *RealNode) ready(ctx context.Context, c *Cluster, hc *http.Client, since time.Time) error {
 	var node struct {
 		Status struct {
-			Conditions []struct{ Type, Status, Message string }
+			Conditions []struct {
+				Type, Status, Message string
+				LastHeartbeatTime     time.Time
+			}
 		}
 	}
 	if _, err := c.get(ctx, hc, "/api/v1/nodes/"+n.Name, &node); err != nil {
@@ -500,6 +569,9 @@ func (n *RealNode) ready(ctx context.Context, c *Cluster, hc *http.Client) error
 	}
 	for _, cond := range node.Status.Conditions {
 		if cond.Type == "Ready" {
+			if cond.LastHeartbeatTime.Before(since) {
+				return fmt.Errorf("node %s: no status from its kubelet since %s yet", n.Name, since.Format(time.RFC3339))
+			}
 			if cond.Status == "True" {
 				return nil
 			}
@@ -770,7 +842,7 @@ func (n *RealNode) status(f *Fleet) int64 {
 	if c := f.cluster(n.Cluster); c != nil {
 		if hc, err := c.client(); err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			healthy = n.ready(ctx, c, hc) == nil
+			healthy = n.ready(ctx, c, hc, time.Time{}) == nil
 			cancel()
 		}
 	}
