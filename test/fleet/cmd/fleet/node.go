@@ -617,7 +617,10 @@ func (n *RealNode) otherKubelets() []proc {
 // its pods deleted through the API while the kubelet runs (their sandboxes go through CNI DEL),
 // the daemons, kube-proxy's chains (kube-proxy --cleanup), the Node object, leftover containers
 // and shims, mounts under the node dir, the bridge, the CNI masquerade rules, and the kubelet's
-// own iptables chains and /kubepods cgroups when no other kubelet runs on the machine.
+// own iptables chains and /kubepods cgroups when no other kubelet runs on the machine. Processes
+// left and mounts that cannot be removed are errors (the node dir stays, and so does fleet.json,
+// for another `fleet down`); a failed network or cgroup cleanup step is only logged, so that a
+// fleet can always be removed.
 func (n *RealNode) teardown(f *Fleet) []error {
 	var errs []error
 	c := f.cluster(n.Cluster)
@@ -662,7 +665,7 @@ func (n *RealNode) teardown(f *Fleet) []error {
 	_ = os.Remove(n.pidFile("kube-proxy"))
 	if _, err := os.Stat(filepath.Join(n.Dir, "kube-proxy.yaml")); err == nil {
 		if out, err := n.runtimeCmd(filepath.Join(n.KubeletBinDir, "kube-proxy"), "--config", filepath.Join(n.Dir, "kube-proxy.yaml"), "--cleanup").CombinedOutput(); err != nil {
-			errs = append(errs, fmt.Errorf("kube-proxy --cleanup: %w: %s", err, lastLines(out, 3)))
+			logf("real node: warning: kube-proxy --cleanup: %v: %s", err, lastLines(out, 3))
 		}
 	}
 	// Containers left (the kubelet was gone or did not finish): killed through containerd so that
@@ -725,7 +728,7 @@ func (n *RealNode) teardown(f *Fleet) []error {
 	if n.Bridge != "" {
 		if _, err := net.InterfaceByName(n.Bridge); err == nil {
 			if out, err := exec.Command("ip", "link", "del", n.Bridge).CombinedOutput(); err != nil {
-				errs = append(errs, fmt.Errorf("ip link del %s: %w: %s", n.Bridge, err, bytes.TrimSpace(out)))
+				logf("real node: warning: ip link del %s: %v: %s", n.Bridge, err, bytes.TrimSpace(out))
 			}
 		}
 	}
@@ -758,7 +761,7 @@ exit 0
 			all = "1"
 		}
 		if out, err := n.runtimeCmd("bash", "-c", script, "iptables-cleanup", n.CNINetwork, all).CombinedOutput(); err != nil {
-			errs = append(errs, fmt.Errorf("iptables cleanup: %w: %s", err, lastLines(out, 3)))
+			logf("real node: warning: iptables cleanup: %v: %s", err, lastLines(out, 3))
 		}
 	}
 	// The kubelet's cgroups (/kubepods and its QoS children in every hierarchy), once no kubelet
@@ -780,7 +783,7 @@ exit 0
 				_ = syscall.Rmdir(dirs[i])
 			}
 			if _, err := os.Stat(r); err == nil {
-				errs = append(errs, fmt.Errorf("cgroup %s remains (processes still in it?)", r))
+				logf("real node: warning: cgroup %s remains (processes still in it?)", r)
 			}
 		}
 	}
