@@ -5,7 +5,9 @@
 # TCP proxy of the fault tests and benchmarks (test/toxiproxy). All from Go modules, except nft
 # (test/nft: unpacked from Debian's nftables packages, not installed, for silenced connections)
 # and the runtime image (test/image: built from the Dockerfile with podman, which it installs
-# from Debian with runc and debootstrap when missing).
+# from Debian with runc and debootstrap when missing); and the real node of `fleet up --real-node`
+# (test/node: kubelet + kube-proxy from the Go module, containerd/runc/CNI/iptables unpacked from
+# pinned Debian packages, its pause and hello images built with podman).
 # A second run takes seconds. Needs Go >= 1.26, the Go module proxy, the npm registry, the
 # Debian mirror and root (podman).
 set -euo pipefail
@@ -18,5 +20,9 @@ keda="$("$here/keda/crds.sh" | tail -n1)"
 toxiproxy="$("$here/toxiproxy/build.sh" | tail -n1)"
 nft="$("$here/nft/fetch.sh" | tail -n1)"
 image="$("$here/image/build.sh" | tail -n1)"
+kubelet="$("$here/node/build-kubelet.sh" | tail -n1)"
+noderuntime="$("$here/node/fetch-runtime.sh" | tail -n1)"
+nodeimages="$("$here/node/build-images.sh" | tail -n1)"
 echo "toolchain ready in $(( $(date +%s) - start ))s" >&2
-printf 'fleet     %s\npulumi    %s\nkeda      %s\ntoxiproxy %s\nnft       %s\nimage     %s\n' "$fleet" "$pulumi" "$keda" "$toxiproxy" "$nft" "$image"
+printf 'fleet     %s\npulumi    %s\nkeda      %s\ntoxiproxy %s\nnft       %s\nimage     %s\nkubelet   %s\nnode-rt   %s\nnode-img  %s\n' \
+  "$fleet" "$pulumi" "$keda" "$toxiproxy" "$nft" "$image" "$kubelet" "$noderuntime" "$nodeimages"

@@ -4,8 +4,9 @@
 #   etcd (go.etcd.io/etcd/server/v3), kwok + kwokctl (sigs.k8s.io/kwok), and our `fleet` launcher.
 #
 # Output: ${FLEETSCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fleetscale}/fleet/<key>/bin
-# where <key> hashes go.mod, go.sum and this script. A second run finds the binaries and returns
-# in seconds. The last line printed on stdout is the bin directory. Progress goes to stderr.
+# where <key> hashes go.mod, go.sum and this script; the launcher goes into <key>/launcher/<hash of its
+# sources>, beside symlinks to those binaries. A second run finds the binaries and returns in seconds.
+# The last line printed on stdout is that launcher directory (use it as the bin directory). Progress goes to stderr.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,20 +36,27 @@ have_all() {
   for c in "${components[@]}"; do [[ -x "$bin/$c" ]] || return 1; done
 }
 
+# The launcher is small (stdlib only) and changes more often than the components: it gets a bin
+# directory of its own per source hash (cmd/fleet/*.go, go.mod, go.sum), <out>/launcher/<hash>,
+# with the `fleet` binary and symlinks to the components. Two worktrees with different launchers
+# thus never replace each other's `fleet` in the shared cache, and a launcher change does not
+# rebuild Kubernetes. That directory is what this script prints.
+src_hash="$(cat go.mod go.sum cmd/fleet/*.go | sha256sum | cut -c1-16)"
+launcher_bin="$out/launcher/$src_hash"
 build_launcher() {
-  # The launcher is small (stdlib only); rebuild it whenever its sources change.
-  local src_hash
-  src_hash="$(cat go.mod go.sum cmd/fleet/*.go | sha256sum | cut -c1-16)"
-  if [[ -x "$bin/fleet" && "$(cat "$bin/.fleet-src" 2>/dev/null)" == "$src_hash" ]]; then
+  if [[ -x "$launcher_bin/fleet" && -f "$launcher_bin/.complete" ]]; then
     return 0
   fi
-  echo "build.sh: building fleet launcher" >&2
-  local tmp
+  echo "build.sh: building fleet launcher $src_hash" >&2
+  local tmp c
+  rm -rf "$launcher_bin"
   tmp="$(mktemp -d "$out/.fleet-XXXXXX")"
+  chmod 755 "$tmp"
   go_step "building the fleet launcher" go build -p 2 -o "$tmp/fleet" ./cmd/fleet
-  mv -f "$tmp/fleet" "$bin/fleet"
-  echo "$src_hash" >"$bin/.fleet-src"
-  rmdir "$tmp"
+  for c in "${components[@]}" versions.txt; do ln -s "../../bin/$c" "$tmp/$c"; done
+  touch "$tmp/.complete"
+  mkdir -p "$out/launcher"
+  mv -T "$tmp" "$launcher_bin"
 }
 
 mkdir -p "$out"
@@ -99,4 +107,4 @@ if ! have_all; then
 fi
 
 build_launcher
-echo "$bin"
+echo "$launcher_bin"

@@ -14,6 +14,15 @@ export interface FleetCluster {
   name: string;
   server: string;
   kubeconfig: string;
+  /** The URL pods on the fleet's real node reach this API server at (fleets with a real node only). */
+  podServer?: string;
+}
+
+/** The fleet's real node (fleet.json "realNode"). */
+export interface RealNode {
+  name: string;
+  /** Labels a nodeSelector can use to pick this node (kubernetes.io/hostname, fleetscale.local/real-node). */
+  labels: Record<string, string>;
 }
 
 const toolchainOutputs = new Map<string, string>();
@@ -34,6 +43,16 @@ export function fleetBinDir(): string {
   return toolchainOutput("test/fleet/build.sh");
 }
 
+/** The launcher flags of a real node: the outputs of test/node's toolchain scripts (cached by content). */
+function realNodeFlags(): string[] {
+  return [
+    "--real-node",
+    "--node-kubelet-dir", toolchainOutput("test/node/build-kubelet.sh"),
+    "--node-runtime-dir", toolchainOutput("test/node/fetch-runtime.sh"),
+    "--node-images-dir", toolchainOutput("test/node/build-images.sh"),
+  ];
+}
+
 export class LocalFleet {
   private constructor(
     readonly dir: string,
@@ -42,14 +61,21 @@ export class LocalFleet {
 
   /**
    * Starts clusters (default: hub, member-1, member-2) in `dir`, or in a fresh temporary
-   * directory; `nodes` kwok nodes per cluster (launcher default 1, 110 pods each).
+   * directory; `nodes` kwok nodes per cluster (launcher default 1, 110 pods each). `realNode`
+   * adds a real node (containerd, kubelet, kube-proxy) to the hub, which must be among the
+   * clusters; only one can run per machine (root needed), and every API server of the fleet is
+   * then reachable from its pods at `podServer(name)`.
    */
-  static start(options: { clusters?: readonly string[]; dir?: string; nodes?: number } = {}): LocalFleet {
+  static start(options: { clusters?: readonly string[]; dir?: string; nodes?: number; realNode?: boolean } = {}): LocalFleet {
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), "fleetscale-fleet-"));
     const fleet = new LocalFleet(dir, options.dir === undefined);
     const clusters = (options.clusters ?? ["hub", "member-1", "member-2"]).join(",");
     try {
-      fleet.run("up", "--dir", dir, "--clusters", clusters, ...(options.nodes === undefined ? [] : ["--nodes", String(options.nodes)]));
+      fleet.run(
+        "up", "--dir", dir, "--clusters", clusters,
+        ...(options.nodes === undefined ? [] : ["--nodes", String(options.nodes)]),
+        ...(options.realNode ? realNodeFlags() : []),
+      );
     } catch (error) {
       fleet.down();
       throw error;
@@ -57,9 +83,53 @@ export class LocalFleet {
     return fleet;
   }
 
+  private state(): { clusters: FleetCluster[]; realNode?: RealNode } {
+    return JSON.parse(readFileSync(join(this.dir, "fleet.json"), "utf8")) as { clusters: FleetCluster[]; realNode?: RealNode };
+  }
+
   clusters(): FleetCluster[] {
-    const state = JSON.parse(readFileSync(join(this.dir, "fleet.json"), "utf8")) as { clusters: FleetCluster[] };
-    return state.clusters.map((c) => ({ name: c.name, server: c.server, kubeconfig: c.kubeconfig }));
+    return this.state().clusters.map((c) => ({ name: c.name, server: c.server, kubeconfig: c.kubeconfig, ...(c.podServer ? { podServer: c.podServer } : {}) }));
+  }
+
+  /** The fleet's real node, or undefined for a fleet without one. */
+  realNode(): RealNode | undefined {
+    const node = this.state().realNode;
+    return node ? { name: node.name, labels: { ...node.labels } } : undefined;
+  }
+
+  /**
+   * The URL at which pods on the real node reach the cluster's API server (https://<host ip>:<port>;
+   * its certificate names that address). Throws for a fleet without a real node.
+   */
+  podServer(name: string): string {
+    const server = this.cluster(name).podServer;
+    if (!server) throw new Error(`fleet ${this.dir} has no real node: its API servers listen on 127.0.0.1 only`);
+    return server;
+  }
+
+  /**
+   * Loads a podman image (e.g. runtimeImage()) into the real node's containerd (namespace k8s.io),
+   * so that a pod with this exact reference and imagePullPolicy IfNotPresent or Never runs it
+   * (a ":latest" tag would mean Always, and no registry is reachable).
+   */
+  loadImage(image: string): void {
+    if (!this.realNode()) throw new Error(`fleet ${this.dir} has no real node to load ${image} into`);
+    const work = mkdtempSync(join(tmpdir(), "fleetscale-image-"));
+    try {
+      const archive = join(work, "image.oci.tar");
+      execFileSync("podman", ["save", "--quiet", "--format", "oci-archive", "-o", archive, image], {
+        stdio: ["ignore", "ignore", "pipe"],
+        env: { ...process.env, CONTAINERS_CONF: join(repoRoot, "test", "image", "containers.conf") },
+      });
+      this.run("import-image", "--dir", this.dir, archive);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  /** `fleet status`'s output (clusters, the real node, their processes). */
+  status(): string {
+    return execFileSync(join(fleetBinDir(), "fleet"), ["status", "--dir", this.dir], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   }
 
   cluster(name: string): FleetCluster {

@@ -33,12 +33,28 @@ type Fleet struct {
 	KubernetesVersion string    `json:"kubernetesVersion,omitempty"`
 	Ready             bool      `json:"ready"`
 	Clusters          []Cluster `json:"clusters"`
+	// RealNode is the fleet's real node (fleet up --real-node), nil without one.
+	RealNode *RealNode `json:"realNode,omitempty"`
+}
+
+// cluster returns the named cluster, or nil.
+func (f *Fleet) cluster(name string) *Cluster {
+	for i := range f.Clusters {
+		if f.Clusters[i].Name == name {
+			return &f.Clusters[i]
+		}
+	}
+	return nil
 }
 
 // Cluster describes one cluster of the fleet.
 type Cluster struct {
-	Name       string `json:"name"`
-	Server     string `json:"server"`     // https://127.0.0.1:<port>
+	Name   string `json:"name"`
+	Server string `json:"server"` // https://127.0.0.1:<port>
+	// PodServer is the URL at which pods on the fleet's real node reach this API server,
+	// https://<host ip>:<port> (a pod's 127.0.0.1 is its own); empty in fleets without a real
+	// node, whose API servers listen on 127.0.0.1 only.
+	PodServer  string `json:"podServer,omitempty"`
 	Kubeconfig string `json:"kubeconfig"` // <fleetdir>/<name>.kubeconfig (admin, certs embedded)
 	Context    string `json:"context"`    // context name in that kubeconfig (= name)
 	CAFile     string `json:"caFile"`     // PEM CA of the apiserver (and of client certs)
@@ -127,6 +143,37 @@ func (c *Cluster) kwokctlConfig(f *Fleet) string {
 		kubeVersion = "v1.36.3"
 	}
 	etcdVersion := strings.TrimPrefix(readVersion(f.BinDir, "etcd"), "v")
+	// Without a real node everything binds 127.0.0.1; a loopback address is not a valid endpoint
+	// of the "kubernetes" Service, so that Service's endpoints are not reconciled at all.
+	sans := ""
+	apiserverArgs := `  - key: advertise-address
+    value: 127.0.0.1
+  - key: endpoint-reconciler-type
+    value: none
+`
+	if n := f.RealNode; n != nil {
+		// A fleet with a real node: pods must reach every API server of the fleet, at the host's
+		// address (PodServer). The API server binds 0.0.0.0, not only the host IP: kube-apiserver
+		// has one bind address, and everything else (kubeconfigs, health checks, the
+		// controller-manager, scheduler and kwok, kwokctl) talks to it at 127.0.0.1, which binding
+		// the host IP alone would break. The cost: the API server is exposed on every interface
+		// of the machine (clients still need a certificate or token). Its certificate names the
+		// host IP, and 10.0.0.1 (the "kubernetes" Service's ClusterIP, which in-cluster clients
+		// dial through kube-proxy).
+		sans = fmt.Sprintf("  kubeApiserverCertSANs: [%q, \"10.0.0.1\"]\n", n.HostIP)
+		apiserverArgs = "  - key: bind-address\n    value: 0.0.0.0\n" + apiserverArgs
+		if c.Name == n.Cluster {
+			// The node's cluster advertises the host's address and publishes it (lease reconciler)
+			// as the endpoint of the "kubernetes" Service, which kube-proxy then serves at 10.0.0.1.
+			apiserverArgs = fmt.Sprintf(`  - key: bind-address
+    value: 0.0.0.0
+  - key: advertise-address
+    value: %q
+  - key: endpoint-reconciler-type
+    value: lease
+`, n.HostIP)
+		}
+	}
 	var s strings.Builder
 	fmt.Fprintf(&s, `apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
@@ -152,7 +199,7 @@ options:
   # Node heartbeats: kwokctl multiplies them by 5 by default (200s node leases), which would
   # keep a restarted kwok controller away from its nodes for minutes.
   heartbeatFactor: 1
-  nodeLeaseDurationSeconds: 20
+%s  nodeLeaseDurationSeconds: 20
   etcdBinary: %s
   kubeApiserverBinary: %s
   kubeControllerManagerBinary: %s
@@ -162,12 +209,24 @@ options:
 componentsPatches:
 - name: kube-apiserver
   extraArgs:
-  # Everything binds 127.0.0.1; a loopback address is not a valid endpoint of the
-  # "kubernetes" Service, so do not reconcile that Service's endpoints at all.
-  - key: advertise-address
-    value: 127.0.0.1
-  - key: endpoint-reconciler-type
-    value: none
+%s  # kubectl logs/exec on a real node: the API server authenticates to that kubelet with the
+  # admin certificate (the kubelet's API refuses anonymous requests).
+  - key: kubelet-client-certificate
+    value: %q
+  - key: kubelet-client-key
+    value: %q
+  # Reach a real kubelet at its node's InternalIP: its Hostname address (the node name) does
+  # not resolve. kwok's nodes carry made-up addresses either way (no kubectl logs on them).
+  - key: kubelet-preferred-address-types
+    value: InternalIP,Hostname
+# kwok manages only its own (annotated) nodes, so that a real kubelet's node beside them is left
+# to that kubelet (kwokctl's binary runtime passes --manage-all-nodes=true; the last flag wins).
+- name: kwok-controller
+  extraArgs:
+  - key: manage-all-nodes
+    value: "false"
+  - key: manage-nodes-with-annotation-selector
+    value: kwok.x-k8s.io/node=fake
 # One instance each: no leader election, so that a restarted cluster's controllers and
 # scheduler work at once instead of waiting for the old instance's lease to expire.
 - name: kube-controller-manager
@@ -180,8 +239,10 @@ componentsPatches:
     value: "false"
 `, filepath.Join(c.kwokWorkdir(), "cache"),
 		c.Ports.KubeApiserver, c.Ports.Etcd, c.Ports.EtcdPeer, c.Ports.KubeControllerManager,
-		c.Ports.KubeScheduler, c.Ports.KwokController,
-		b("etcd"), b("kube-apiserver"), b("kube-controller-manager"), b("kube-scheduler"), b("kwok"), b("kubectl"))
+		c.Ports.KubeScheduler, c.Ports.KwokController, sans,
+		b("etcd"), b("kube-apiserver"), b("kube-controller-manager"), b("kube-scheduler"), b("kwok"), b("kubectl"),
+		apiserverArgs,
+		filepath.Join(c.workdir(), "pki", "admin.crt"), filepath.Join(c.workdir(), "pki", "admin.key"))
 	return s.String()
 }
 
@@ -636,6 +697,10 @@ func poll(ctx context.Context, what string, f func() error) error {
 	for {
 		if last = f(); last == nil {
 			return nil
+		}
+		var p *permanent
+		if errors.As(last, &p) {
+			return p.error
 		}
 		select {
 		case <-ctx.Done():

@@ -4,11 +4,16 @@
 // etcd 3.6, kube-apiserver (RBAC, admission, TokenRequest), kube-controller-manager,
 // kube-scheduler and the kwok controller with one fake node, so Deployments become Ready.
 //
-//	fleet up    --dir <fleetdir> [--clusters hub,member-1,member-2] [--nodes 1]
-//	fleet stop  --dir <fleetdir> <cluster>
-//	fleet start --dir <fleetdir> <cluster>
+//	fleet up    --dir <fleetdir> [--clusters hub,member-1,member-2] [--nodes 1] [--real-node ...]
+//	fleet stop  --dir <fleetdir> <cluster|real-node>
+//	fleet start --dir <fleetdir> <cluster|real-node>
 //	fleet status --dir <fleetdir>
+//	fleet import-image --dir <fleetdir> <archive>
 //	fleet down  --dir <fleetdir>
+//
+// --real-node adds a real node to the hub (node.go): containerd, a kubelet and kube-proxy, from
+// the toolchain outputs of test/node (--node-kubelet-dir, --node-runtime-dir, --node-images-dir),
+// and makes every API server of the fleet reachable from its pods (Cluster.PodServer).
 //
 // The binaries are looked up in --bin-dir, then $FLEET_BIN_DIR, then next to this executable.
 package main
@@ -18,8 +23,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,9 +35,11 @@ import (
 
 const usage = `usage:
   fleet up     --dir <fleetdir> [--clusters hub,member-1,member-2] [--nodes N] [--bin-dir DIR] [--timeout 5m]
-  fleet stop   --dir <fleetdir> <cluster>
-  fleet start  --dir <fleetdir> <cluster> [--timeout 3m]
+               [--real-node --node-kubelet-dir DIR --node-runtime-dir DIR --node-images-dir DIR]
+  fleet stop   --dir <fleetdir> <cluster|real-node>
+  fleet start  --dir <fleetdir> <cluster|real-node> [--timeout 3m]
   fleet status --dir <fleetdir>
+  fleet import-image --dir <fleetdir> <image archive>   (into the real node's containerd, k8s.io namespace)
   fleet down   --dir <fleetdir>
 `
 
@@ -50,6 +60,8 @@ func main() {
 		err = cmdStatus(os.Args[2:])
 	case "down":
 		err = cmdDown(os.Args[2:])
+	case "import-image":
+		err = cmdImportImage(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -100,6 +112,10 @@ func cmdUp(args []string) error {
 	nodes := fs.Int("nodes", 1, "fake (kwok) nodes per cluster")
 	binDirFlag := fs.String("bin-dir", "", "directory with the binaries built by build.sh")
 	timeout := fs.Duration("timeout", 5*time.Minute, "overall timeout")
+	realNode := fs.Bool("real-node", false, "add a real node (containerd, kubelet, kube-proxy) to the hub; needs root")
+	nodeKubelet := fs.String("node-kubelet-dir", "", "kubelet and kube-proxy (test/node/build-kubelet.sh)")
+	nodeRuntime := fs.String("node-runtime-dir", "", "containerd, runc, CNI, iptables (test/node/fetch-runtime.sh)")
+	nodeImages := fs.String("node-images-dir", "", "image archives imported at up, pause first (test/node/build-images.sh)")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
@@ -117,6 +133,23 @@ func cmdUp(args []string) error {
 	if err != nil {
 		return err
 	}
+	var ip string
+	if *realNode {
+		if !slices.Contains(names, "hub") {
+			return errors.New("--real-node: the real node joins the cluster named hub, which --clusters lacks")
+		}
+		for flagName, v := range map[string]string{"node-kubelet-dir": *nodeKubelet, "node-runtime-dir": *nodeRuntime, "node-images-dir": *nodeImages} {
+			if v == "" {
+				return fmt.Errorf("--real-node needs --%s", flagName)
+			}
+		}
+		if os.Geteuid() != 0 {
+			return errors.New("--real-node needs root (containerd, kubelet, iptables)")
+		}
+		if ip, err = hostIP(); err != nil {
+			return err
+		}
+	}
 	started := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -128,11 +161,20 @@ func cmdUp(args []string) error {
 			return fmt.Errorf("cleaning leftovers: %w", err)
 		}
 	}
+	if *realNode {
+		if err := claimRealNode(d); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(filepath.Join(d, "logs"), 0o755); err != nil {
 		return err
 	}
 
-	ports, err := allocatePorts(d, len(names)*portsPerCluster)
+	nPorts := len(names) * portsPerCluster
+	if *realNode {
+		nPorts += portsPerNode
+	}
+	ports, err := allocatePorts(d, nPorts)
 	if err != nil {
 		return err
 	}
@@ -145,6 +187,13 @@ func cmdUp(args []string) error {
 	}
 	for i, name := range names {
 		f.Clusters = append(f.Clusters, newCluster(d, name, ports[i*portsPerCluster:(i+1)*portsPerCluster]))
+	}
+	if *realNode {
+		abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+		f.RealNode = newRealNode(d, "hub", abs(*nodeKubelet), abs(*nodeRuntime), abs(*nodeImages), ip, ports[len(names)*portsPerCluster:])
+		for i := range f.Clusters {
+			f.Clusters[i].PodServer = "https://" + net.JoinHostPort(ip, strconv.Itoa(f.Clusters[i].Ports.KubeApiserver))
+		}
 	}
 	// fleet.json is written early (status "starting") so that `fleet down` finds everything
 	// even if `up` is interrupted.
@@ -170,6 +219,16 @@ func cmdUp(args []string) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w (logs in %s)", err, filepath.Join(d, "logs"))
 	}
+	if n := f.RealNode; n != nil {
+		t := time.Now()
+		if err := n.writeConfig(f.cluster(n.Cluster)); err != nil {
+			return fmt.Errorf("real node: %w", err)
+		}
+		if err := n.start(ctx, f, true); err != nil {
+			return fmt.Errorf("%w (logs in %s)", err, filepath.Join(d, "logs"))
+		}
+		logf("real node %s Ready in %s in %s (node IP %s, pods reach the API servers at %s)", n.Name, n.Cluster, time.Since(t).Round(100*time.Millisecond), n.HostIP, n.HostIP)
+	}
 	f.Ready = true
 	if err := f.write(); err != nil {
 		return err
@@ -183,6 +242,13 @@ func cmdStop(args []string) error {
 	f, c, _, err := loadOne("stop", args)
 	if err != nil {
 		return err
+	}
+	if c == nil { // the real node
+		if err := f.RealNode.stop(); err != nil {
+			return err
+		}
+		logf("real node %s stopped (its containers keep running)", f.RealNode.Name)
+		return nil
 	}
 	if err := c.stop(); err != nil {
 		return err
@@ -200,6 +266,13 @@ func cmdStart(args []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	t := time.Now()
+	if c == nil { // the real node
+		if err := f.RealNode.start(ctx, f, false); err != nil {
+			return err
+		}
+		logf("real node %s started, Ready in %s", f.RealNode.Name, time.Since(t).Round(100*time.Millisecond))
+		return nil
+	}
 	if err := c.start(ctx, f); err != nil {
 		return err
 	}
@@ -230,6 +303,9 @@ func loadOne(cmd string, args []string) (*Fleet, *Cluster, time.Duration, error)
 		if f.Clusters[i].Name == pos[0] {
 			return f, &f.Clusters[i], *timeout, nil
 		}
+	}
+	if f.RealNode != nil && f.RealNode.Name == pos[0] {
+		return f, nil, *timeout, nil // the real node (Cluster nil)
 	}
 	return nil, nil, 0, fmt.Errorf("no cluster %q in %s", pos[0], f.path())
 }
@@ -266,6 +342,9 @@ func cmdStatus(args []string) error {
 			fmt.Printf("    %-26s pid %-7d %7.1f MiB\n", p.name, p.pid, float64(p.rssKiB)/1024)
 		}
 	}
+	if f.RealNode != nil {
+		total += f.RealNode.status(f)
+	}
 	fmt.Printf("total RSS %.1f MiB\n", float64(total)/1024)
 	return nil
 }
@@ -293,7 +372,15 @@ func cmdDown(args []string) error {
 // teardown kills every process of the fleet in d, deletes its state (d itself stays) and
 // releases its ports.
 func teardown(d string) error {
+	var nodeErrs []error
 	if f, err := loadFleet(d); err == nil {
+		// The real node first: its pods are deleted through the hub's API while its kubelet runs.
+		if f.RealNode != nil {
+			nodeErrs = f.RealNode.teardown(f)
+			if len(nodeErrs) == 0 {
+				releaseRealNode(d)
+			}
+		}
 		var wg sync.WaitGroup
 		for i := range f.Clusters {
 			wg.Add(1)
@@ -332,12 +419,49 @@ func teardown(d string) error {
 	} else if err != nil {
 		return err
 	}
+	if len(nodeErrs) > 0 {
+		// Keep fleet.json (it names what is left) so that another `fleet down` can retry.
+		return fmt.Errorf("real node teardown: %w", errors.Join(nodeErrs...))
+	}
 	for _, e := range entries {
 		if err := os.RemoveAll(filepath.Join(d, e.Name())); err != nil {
 			return err
 		}
 	}
 	return releasePorts(d)
+}
+
+func cmdImportImage(args []string) error {
+	fs := flag.NewFlagSet("import-image", flag.ContinueOnError)
+	dir := fs.String("dir", "", "fleet directory")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("expected one image archive (podman save --format oci-archive), got %q", pos)
+	}
+	d, err := absDir(*dir)
+	if err != nil {
+		return err
+	}
+	f, err := loadFleet(d)
+	if err != nil {
+		return err
+	}
+	if f.RealNode == nil {
+		return fmt.Errorf("the fleet in %s has no real node (fleet up --real-node)", d)
+	}
+	archive, err := filepath.Abs(pos[0])
+	if err != nil {
+		return err
+	}
+	t := time.Now()
+	if err := f.RealNode.importImage(archive); err != nil {
+		return err
+	}
+	logf("imported %s into %s in %s", archive, f.RealNode.Name, time.Since(t).Round(100*time.Millisecond))
+	return nil
 }
 
 func clusterNames(s string) ([]string, error) {
