@@ -43,7 +43,8 @@ if ! podman image exists "$tag"; then
   podman build --quiet --pull=never --network=host "${mounts[@]}" -f "$root/Dockerfile" -t "$tag" "$root" >/dev/null
   say "built $tag in $(($(date +%s) - started))s, $(podman image inspect --format '{{.Size}}' "$tag" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
   # Images of earlier sources and the build stages' layers would otherwise pile up run after run.
-  podman images --format '{{.Repository}}:{{.Tag}}' | grep -E '^localhost/fleetscale-scaler:[0-9a-f]{16}$' | grep -vxF "$tag" | xargs -r podman rmi --force >/dev/null || true
-  podman image prune --force >/dev/null || true
+  # Only those a day old: another checkout on this machine may be testing a newer one right now.
+  podman images --filter until=24h --format '{{.Repository}}:{{.Tag}}' | grep -E '^localhost/fleetscale-scaler:[0-9a-f]{16}$' | grep -vxF "$tag" | xargs -r podman rmi >/dev/null 2>&1 || true
+  podman image prune --force --filter until=24h >/dev/null 2>&1 || true
 fi
 echo "$tag"
