@@ -63,9 +63,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const local = program.command("local").description("the embedded local fleet: real API servers and the real Pulumi engine, built from Go modules");
   local
     .command("up")
-    .description("start the local fleet, apply the local stack, then run the scaler runtime in the foreground")
-    .option("--no-runtime", "stop after `pulumi up`")
-    .action(async (options: { runtime: boolean }) => localUp(options));
+    .description("start the local fleet with a real node in the hub, apply the local stack (the runtime runs as the hub's pods), then follow the runtime's logs")
+    .option("--no-logs", "stop once the runtime's pods are ready")
+    .action(async (options: { logs: boolean }) => localUp(options));
   local.command("down").description("destroy the local stack and stop the local fleet").action(() => localDown());
 
   try {

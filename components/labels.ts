@@ -2,6 +2,9 @@
 
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": "fleetscale" } as const;
 
+/** The runtime's name in the hub: its Deployment, ServiceAccount, roles and `app.kubernetes.io/name` label. */
+export const RUNTIME_NAME = "fleetscale-runtime";
+
 /** On a hub Secret: the member whose kubeconfig it holds. The runtime selects member Secrets by it. */
 export const MEMBER_LABEL = "fleetscale.io/member";
 

@@ -6,9 +6,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { dsoCrdManifest } from "../schema/crd";
 import { runtimeClusterRules, runtimeNamespacedRules } from "./hub-rbac";
-import { MANAGED_BY } from "./labels";
+import { MANAGED_BY, RUNTIME_NAME } from "./labels";
 
-export const RUNTIME_NAME = "fleetscale-runtime";
 /** The runtime's V8 heap limit, under the container's 768 Mi with room for code and buffers. */
 const RUNTIME_HEAP_MIB = 512;
 export const HEALTH_PORT = 8080;

@@ -54,13 +54,15 @@ describe("example stacks", () => {
     });
   }
 
-  it("local targets the launcher's fleet directory and spreads web 4:6 over 10 replicas", () => {
+  it("local targets the launcher's fleet directory, runs the runtime on the real node, and spreads web 4:6 over 10 replicas", () => {
     const config = stackConfig("local");
     assert.equal(config.hub.kubeconfigPath, ".fleet/local/hub.kubeconfig");
     assert.deepEqual(Object.entries(config.members).map(([name, m]) => [name, m.kubeconfigPath]), [
-      ["member-1", ".fleet/local/member-1.kubeconfig"],
-      ["member-2", ".fleet/local/member-2.kubeconfig"],
+      ["member-1", ".fleet/local/member-1.pod.kubeconfig"],
+      ["member-2", ".fleet/local/member-2.pod.kubeconfig"],
     ]);
+    assert.equal(config.hub.image, "localhost/fleetscale-scaler:local");
+    assert.deepEqual(config.hub.nodeSelector, { "fleetscale.local/real-node": "true" });
     const web = dsoSpecForWorkload(config.workloads["web"]!, config.members);
     assert.deepEqual(web.memberClusters, [
       { name: "member-1", weight: 4 },

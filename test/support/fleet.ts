@@ -114,17 +114,7 @@ export class LocalFleet {
    */
   loadImage(image: string): void {
     if (!this.realNode()) throw new Error(`fleet ${this.dir} has no real node to load ${image} into`);
-    const work = mkdtempSync(join(tmpdir(), "fleetscale-image-"));
-    try {
-      const archive = join(work, "image.oci.tar");
-      execFileSync("podman", ["save", "--quiet", "--format", "oci-archive", "-o", archive, image], {
-        stdio: ["ignore", "ignore", "pipe"],
-        env: { ...process.env, CONTAINERS_CONF: join(repoRoot, "test", "image", "containers.conf") },
-      });
-      this.run("import-image", "--dir", this.dir, archive);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    execFileSync(join(repoRoot, "test", "image", "load.sh"), [this.dir, image], { stdio: ["ignore", "ignore", "pipe"] });
   }
 
   /** `fleet status`'s output (clusters, the real node, their processes). */
