@@ -141,7 +141,7 @@ Things to try in another terminal:
   ${kubectl} --kubeconfig ${hubKubeconfig} get dso -A                        # status: members, replicas, conditions
   ${kubectl} --kubeconfig ${hubKubeconfig} patch configmap web-load -p '{"data":{"value":"40"}}'   # more load -> more replicas
   ${join(tools.fleetBin, "fleet")} stop --dir ${fleetDir} member-2        # an outage: after 30s its share moves
-  ${kubectl} ${inHub.join(" ")} delete pod -l ${RUNTIME_SELECTOR} --wait=false   # the leader goes: the other pod takes over
+  ${kubectl} ${inHub.join(" ")} delete pod $(${kubectl} ${inHub.join(" ")} get lease ${RUNTIME_NAME} -o jsonpath='{.spec.holderIdentity}' | sed 's/-[0-9]*$//')   # the leader goes: the other pod takes over
   cd ${root} && npx fleetscale member list --stack local        # members: health, weight, workloads
 `);
   const follower = spawn(logs[0]!, logs.slice(1), { stdio: ["ignore", "inherit", "inherit"] });
