@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { parse } from "yaml";
 import { RUNTIME_NAME } from "../components/labels";
+import { RUNTIME_LEASE_NAME } from "../schema/dso-names";
 import { loadStackConfig } from "../schema/stack-config";
 import { localStackEnv, localStateDir, packageRoot as root } from "./pulumi-cli";
 
@@ -23,9 +24,13 @@ const LOCAL_IMAGE = "localhost/fleetscale-scaler:local";
 const RUNTIME_DEPLOYMENT = RUNTIME_NAME;
 const RUNTIME_SELECTOR = `app.kubernetes.io/name=${RUNTIME_NAME}`;
 
-interface Toolchain {
+/** What `local down` needs: the fleet launcher and the Pulumi CLI. */
+interface Engine {
   fleetBin: string;
   pulumiDir: string;
+}
+
+interface Toolchain extends Engine {
   /** The runtime image test/image/build.sh built from the Dockerfile. */
   image: string;
   realNodeFlags: string[];
@@ -48,11 +53,17 @@ interface FleetFile {
   realNode?: { name: string };
 }
 
+/** The launcher and the Pulumi CLI alone (cached), without the image and the real node's parts. */
+function engine(): Engine {
+  const built = (script: string) => execFileSync("bash", [join(root, script)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").at(-1)!;
+  return { fleetBin: built("test/fleet/build.sh"), pulumiDir: built("test/pulumi/build.sh") };
+}
+
 function fleetFile(): FleetFile {
   return JSON.parse(readFileSync(join(fleetDir, "fleet.json"), "utf8")) as FleetFile;
 }
 
-function pulumiEnv(tools: Toolchain): NodeJS.ProcessEnv {
+function pulumiEnv(tools: Engine): NodeJS.ProcessEnv {
   return localStackEnv(root, tools.pulumiDir);
 }
 
@@ -61,11 +72,14 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
   if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status ?? result.signal})`);
 }
 
-/** Every local cluster answering (`fleet status` prints a HEALTHY column per cluster), with the real node. */
-function fleetIsUp(tools: Toolchain): boolean {
+/** Every local cluster answering, and the real node Ready with its daemons when `withNode` (`fleet status` prints a HEALTHY column for each). */
+function fleetIsUp(tools: Engine, withNode = false): boolean {
   if (!existsSync(join(fleetDir, "fleet.json"))) return false;
+  const node = fleetFile().realNode?.name;
+  if (withNode && node === undefined) return false;
   const status = spawnSync(join(tools.fleetBin, "fleet"), ["status", "--dir", fleetDir], { encoding: "utf8" });
-  return status.status === 0 && fleetFile().realNode !== undefined && CLUSTERS.every((cluster) => new RegExp(`^${cluster}\\s+\\S+\\s+true\\b`, "m").test(status.stdout));
+  const names = withNode ? [...CLUSTERS, node!] : CLUSTERS;
+  return status.status === 0 && names.every((name) => new RegExp(`^${name}\\s+\\S+\\s+true\\b`, "m").test(status.stdout));
 }
 
 /**
@@ -79,33 +93,38 @@ function writePodKubeconfigs(): void {
     const podServer = fleetFile().clusters.find((c) => c.name === member)?.podServer;
     if (!podServer) throw new Error(`fleet.json in ${fleetDir} has no podServer for ${member}: not a fleet with a real node`);
     const admin = readFileSync(join(fleetDir, `${member}.kubeconfig`), "utf8");
-    writeFileSync(join(fleetDir, `${member}.pod.kubeconfig`), admin.replace(/server: https:\/\/127\.0\.0\.1:(\d+)/g, `server: ${podServer}`), { mode: 0o600 });
+    const local = /server: https:\/\/127\.0\.0\.1:\d+/g;
+    if (!local.test(admin)) throw new Error(`${member}.kubeconfig in ${fleetDir} names no https://127.0.0.1 server to replace with ${podServer}`);
+    writeFileSync(join(fleetDir, `${member}.pod.kubeconfig`), admin.replace(local, `server: ${podServer}`), { mode: 0o600 });
   }
 }
 
-/** Tags the current build as the local stack's image and loads it onto the real node; true when it changed. */
-function loadLocalImage(tools: Toolchain): boolean {
+/**
+ * Tags the current build as the local stack's image and loads it onto the real node. Returns
+ * a function that records it as running, to call once the runtime's pods run it, or undefined
+ * when the node already has it; `restart` tells whether pods of an older image may be running.
+ */
+function loadLocalImage(tools: Toolchain): { restart: boolean; running: () => void } | undefined {
   const podman = (...args: string[]) => execFileSync("podman", args, { encoding: "utf8", env: { ...process.env, CONTAINERS_CONF: join(root, "test/image/containers.conf") } }).trim();
   const built = podman("image", "inspect", "--format", "{{.Id}}", tools.image);
   const marker = join(fleetDir, "runtime-image.id");
   const loaded = existsSync(marker) ? readFileSync(marker, "utf8").trim() : undefined;
-  if (loaded === built) return false;
+  if (loaded === built) return undefined;
   podman("tag", tools.image, LOCAL_IMAGE);
   run(join(root, "test/image/load.sh"), [fleetDir, LOCAL_IMAGE]);
-  writeFileSync(marker, built);
-  return loaded !== undefined;
+  return { restart: loaded !== undefined, running: () => writeFileSync(marker, built) };
 }
 
 export async function localUp(options: { logs: boolean }): Promise<void> {
   const tools = toolchain();
-  if (!fleetIsUp(tools)) {
+  if (!fleetIsUp(tools, true)) {
     // New clusters: state describing the old ones would make `pulumi up` skip what is gone.
     rmSync(stateDir, { recursive: true, force: true });
     if (existsSync(join(fleetDir, "fleet.json"))) run(join(tools.fleetBin, "fleet"), ["down", "--dir", fleetDir]);
     run(join(tools.fleetBin, "fleet"), ["up", "--dir", fleetDir, "--clusters", CLUSTERS.join(","), ...tools.realNodeFlags]);
   }
   writePodKubeconfigs();
-  const imageChanged = loadLocalImage(tools);
+  const newImage = loadLocalImage(tools);
   // The workload the local stack distributes must exist in the members, its load metric in the
   // hub. Created only when missing: applying them again would reset what fleetscale scaled.
   const createIfMissing = (cluster: string, kind: string, name: string, file: string) => {
@@ -126,8 +145,9 @@ export async function localUp(options: { logs: boolean }): Promise<void> {
   const namespace = readHubNamespace();
   const inHub = ["--kubeconfig", hubKubeconfig, "-n", namespace];
   // Same reference, new image: the Deployment's spec did not change, so its pods are replaced here.
-  if (imageChanged) run(kubectl, [...inHub, "rollout", "restart", `deployment/${RUNTIME_DEPLOYMENT}`]);
+  if (newImage?.restart) run(kubectl, [...inHub, "rollout", "restart", `deployment/${RUNTIME_DEPLOYMENT}`]);
   run(kubectl, [...inHub, "rollout", "status", `deployment/${RUNTIME_DEPLOYMENT}`, "--timeout=180s"]);
+  newImage?.running();
   if (!options.logs) return;
 
   // Each line runs as printed in a fresh terminal: the built tools by their paths, and
@@ -136,12 +156,12 @@ export async function localUp(options: { logs: boolean }): Promise<void> {
   process.stderr.write(`
 The fleet is up and the local stack applied. The scaler runtime runs as the hub's pods on the real node ${fleetFile().realNode?.name}:
   ${kubectl} ${inHub.join(" ")} get pods -o wide
-Its logs follow (JSON; Ctrl-C stops following, the runtime keeps running; again: ${logs.join(" ")}).
+Its logs follow (JSON; Ctrl-C stops following, the runtime keeps running; pods started later are not followed: run again ${logs.join(" ")}).
 Things to try in another terminal:
   ${kubectl} --kubeconfig ${hubKubeconfig} get dso -A                        # status: members, replicas, conditions
   ${kubectl} --kubeconfig ${hubKubeconfig} patch configmap web-load -p '{"data":{"value":"40"}}'   # more load -> more replicas
   ${join(tools.fleetBin, "fleet")} stop --dir ${fleetDir} member-2        # an outage: after 30s its share moves
-  ${kubectl} ${inHub.join(" ")} delete pod $(${kubectl} ${inHub.join(" ")} get lease ${RUNTIME_NAME} -o jsonpath='{.spec.holderIdentity}' | sed 's/-[0-9]*$//')   # the leader goes: the other pod takes over
+  ${kubectl} ${inHub.join(" ")} delete pod $(${kubectl} ${inHub.join(" ")} get lease ${RUNTIME_LEASE_NAME} -o jsonpath='{.spec.holderIdentity}' | sed 's/-[0-9]*$//')   # the leader goes: the other pod takes over
   cd ${root} && npx fleetscale member list --stack local        # members: health, weight, workloads
 `);
   const follower = spawn(logs[0]!, logs.slice(1), { stdio: ["ignore", "inherit", "inherit"] });
@@ -152,7 +172,7 @@ Things to try in another terminal:
 }
 
 export function localDown(): void {
-  const tools = toolchain();
+  const tools = engine();
   if (fleetIsUp(tools)) run("pulumi", ["destroy", "--yes", "--skip-preview", "--non-interactive", "--stack", "local"], pulumiEnv(tools));
   run(join(tools.fleetBin, "fleet"), ["down", "--dir", fleetDir]);
   // The state describes clusters that no longer exist; `npm start` would only discard it.

@@ -20,7 +20,13 @@ export const PROVIDER_MODULE = "fleetscale/replicas-provider";
 
 /** The compiled provider module as a path from the program's directory (the provider process's cwd). */
 export function providerModulePath(): string {
-  return `./${path.relative(process.cwd(), require.resolve(PROVIDER_MODULE))}`;
+  let resolved: string;
+  try {
+    resolved = require.resolve(PROVIDER_MODULE);
+  } catch (error) {
+    throw new Error(`the DistributedReplicas provider ${PROVIDER_MODULE} is not built; build the project (npm run build) or install fleetscale: ${(error as Error).message.split("\n")[0]}`);
+  }
+  return `./${path.relative(process.cwd(), resolved)}`;
 }
 
 let installed: pulumi.dynamic.ResourceProvider | undefined;

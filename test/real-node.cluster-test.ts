@@ -4,7 +4,7 @@
  * runs there with the runtime Deployment's security context, turns Ready through the kubelet's
  * readiness probe, reaches the hub through the "kubernetes" Service with its ServiceAccount token
  * and CA (as an in-cluster client does), and member-1 at podServer("member-1"). Only one real
- * node runs per machine: this is the only test file that starts one.
+ * node runs per machine: LocalFleet.start waits while another fleet has it.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";

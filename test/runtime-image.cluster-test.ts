@@ -5,8 +5,8 @@
  * and a hub credential for a ServiceAccount bound to the runtime's hub roles
  * (components/hub-rbac.ts) instead of an admin kubeconfig. On a real local fleet.
  *
- * The container shares the host's network (the fleet's API servers listen on 127.0.0.1); the
- * same image as the hub's pod on a real kubelet is the next step (issue 15).
+ * The container shares the host's network (the fleet's API servers listen on 127.0.0.1). The
+ * same image as the hub's pods on a real kubelet, deployed by ScalerHub: test/e2e/runtime-pod.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";

@@ -39,7 +39,12 @@ mirror="${FLEETSCALE_DEBIAN_MIRROR:-$(awk '/^URIs:/ && $2 ~ /\/debian\/?$/ { pri
 base="$(awk '$1 == "FROM" { print $2; exit }' "$root/Dockerfile")"
 case "$base" in */*) ;; *) base="docker.io/library/$base" ;; esac
 base_key="$( { cat "$here/base.sh" "$here/containers.conf"; echo "$node_version $npm_version $mirror"; } | sha256sum | cut -c1-16)"
-if [[ "$(podman image inspect --format '{{ index .Labels "fleetscale.stand-in" }}' "$base" 2>/dev/null)" != "$base_key" ]]; then
+# A base image of that name without the stand-in's label is the real one (pulled where a
+# registry is reachable): it is used as it is, never replaced.
+label="$(podman image inspect --format '{{ index .Labels "fleetscale.stand-in" }}' "$base" 2>/dev/null || echo absent)"
+if [[ "$label" == "<no value>" || "$label" == "" ]]; then
+  say "using $base as it is (not a stand-in)"
+elif [[ "$label" != "$base_key" ]]; then
   started=$(date +%s)
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT

@@ -5,7 +5,7 @@
 # 1. base.sh makes a stand-in for the Dockerfile's base image, tagged with the name its FROM uses.
 # 2. `podman build --pull=never` of the Dockerfile, tagged localhost/fleetscale-scaler:<key>.
 #
-# Cached by content: the image's key hashes the stand-in's key, the Dockerfile, .dockerignore and
+# Cached by content: the image's key hashes the base image's ID, the Dockerfile, .dockerignore and
 # every file its COPY lines name. A second run returns at once. The last line on stdout is the
 # image reference; progress and sizes go to stderr. Needs root (see base.sh). Env:
 # FLEETSCALE_IMAGE_TAG overrides the tag (e.g. a second tag for a rolling update).
@@ -17,12 +17,12 @@ die() { say "$*"; exit 1; }
 
 base="$("$here/base.sh" | tail -n1)"
 export CONTAINERS_CONF="$here/containers.conf"
-base_key="$(podman image inspect --format '{{ index .Labels "fleetscale.stand-in" }}' "$base")"
+base_id="$(podman image inspect --format '{{.Id}}' "$base")"
 
 # Every source the Dockerfile copies from the build context, hashed by content.
 sources=()
 while read -r src; do sources+=("$src"); done < <(awk '$1 == "COPY" && $2 !~ /^--from/ { for (i = 2; i < NF; i++) print $i }' "$root/Dockerfile")
-image_key="$( { echo "$base_key"; cat "$here/build.sh" "$root/Dockerfile" "$root/.dockerignore"; (cd "$root" && find "${sources[@]}" -type f -not -name '*.test.ts' -not -name '*.cluster-test.ts' -print0 | sort -z | xargs -0 sha256sum); } | sha256sum | cut -c1-16)"
+image_key="$( { echo "$base_id"; cat "$here/build.sh" "$root/Dockerfile" "$root/.dockerignore"; (cd "$root" && find "${sources[@]}" -type f -not -name '*.test.ts' -not -name '*.cluster-test.ts' -print0 | sort -z | xargs -0 sha256sum); } | sha256sum | cut -c1-16)"
 tag="${FLEETSCALE_IMAGE_TAG:-localhost/fleetscale-scaler:$image_key}"
 if ! podman image exists "$tag"; then
   started=$(date +%s)

@@ -44,6 +44,9 @@ export function fleetBinDir(): string {
 }
 
 /** The launcher flags of a real node: the outputs of test/node's toolchain scripts (cached by content). */
+/** How long a fleet with a real node waits for another fleet's real node to go. */
+const REAL_NODE_WAIT_MS = 20 * 60_000;
+
 function realNodeFlags(): string[] {
   return [
     "--real-node",
@@ -67,20 +70,27 @@ export class LocalFleet {
    * then reachable from its pods at `podServer(name)`.
    */
   static start(options: { clusters?: readonly string[]; dir?: string; nodes?: number; realNode?: boolean } = {}): LocalFleet {
-    const dir = options.dir ?? mkdtempSync(join(tmpdir(), "fleetscale-fleet-"));
-    const fleet = new LocalFleet(dir, options.dir === undefined);
-    const clusters = (options.clusters ?? ["hub", "member-1", "member-2"]).join(",");
-    try {
-      fleet.run(
-        "up", "--dir", dir, "--clusters", clusters,
-        ...(options.nodes === undefined ? [] : ["--nodes", String(options.nodes)]),
-        ...(options.realNode ? realNodeFlags() : []),
-      );
-    } catch (error) {
-      fleet.down();
-      throw error;
+    // Test files run in parallel where there are cores for it, and another checkout's tests may
+    // run beside these: a fleet that needs the machine's one real node waits its turn.
+    const waitUntil = Date.now() + REAL_NODE_WAIT_MS;
+    for (;;) {
+      const dir = options.dir ?? mkdtempSync(join(tmpdir(), "fleetscale-fleet-"));
+      const fleet = new LocalFleet(dir, options.dir === undefined);
+      const clusters = (options.clusters ?? ["hub", "member-1", "member-2"]).join(",");
+      try {
+        fleet.run(
+          "up", "--dir", dir, "--clusters", clusters,
+          ...(options.nodes === undefined ? [] : ["--nodes", String(options.nodes)]),
+          ...(options.realNode ? realNodeFlags() : []),
+        );
+        return fleet;
+      } catch (error) {
+        fleet.down();
+        const taken = options.realNode && /only one real node can run at a time/.test(String((error as Error).message));
+        if (!taken || Date.now() > waitUntil) throw error;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5_000);
+      }
     }
-    return fleet;
   }
 
   private state(): { clusters: FleetCluster[]; realNode?: RealNode } {

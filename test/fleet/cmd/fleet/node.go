@@ -69,7 +69,9 @@ const portsPerNode = 4
 // realNodeRecord names the fleet dir of the machine's real node ("<dir>\n"). kube-proxy's
 // iptables chains (KUBE-SERVICES, ...) and the kubelet's (KUBE-FIREWALL, ...) are machine-wide,
 // so two real nodes would fight over them.
-var realNodeRecord = "/tmp/fleetscale-real-node"
+// In /run, which only root may write (as the real node needs anyway): nobody else can plant it
+// or a symlink in its place.
+var realNodeRecord = "/run/fleetscale-real-node"
 
 // nodeDaemons are the node's long-running processes, in start order.
 var nodeDaemons = []string{"containerd", "kubelet", "kube-proxy"}
@@ -801,6 +803,9 @@ func lastLines(b []byte, k int) string {
 	return strings.Join(lines, "\n")
 }
 
+// kubeletsRunning lists the kubelets on this machine (a variable so that tests can run beside one).
+var kubeletsRunning = func() []proc { return (*RealNode)(nil).otherKubelets() }
+
 // claimRealNode records d as the machine's real node, failing if another fleet's real node runs
 // (or any other kubelet).
 func claimRealNode(d string) error {
@@ -817,7 +822,7 @@ func claimRealNode(d string) error {
 			}
 		}
 	}
-	if ks := (*RealNode)(nil).otherKubelets(); len(ks) > 0 {
+	if ks := kubeletsRunning(); len(ks) > 0 {
 		p := ks[0]
 		if len(p.cmdline) > 200 {
 			p.cmdline = p.cmdline[:200] + "..."
