@@ -20,6 +20,7 @@ import type { Logger } from "./log";
 import {
   type MemberHealth,
   type WorkloadSnapshot,
+  type Written,
   healthOf,
   notReadyAt,
   observedReplicas,
@@ -27,6 +28,7 @@ import {
   sameHealth,
   sameReplicas,
   snapshotOf,
+  writtenAfter,
 } from "./member-state";
 import type { RuntimeMetrics } from "./metrics";
 import { WatchedCache } from "./watch";
@@ -60,7 +62,7 @@ export class MemberConnection {
   private readonly broken: MemberError | undefined;
   private readonly caches = new Map<WorkloadRef["kind"], WatchedCache<Scalable>>();
   private readonly snapshots = new Map<string, WorkloadSnapshot>();
-  private readonly written = new Map<string, { replicas: number; overGeneration: number }>();
+  private readonly written = new Map<string, Written>();
   private readonly deadlineTimers = new Map<string, NodeJS.Timeout>();
   private probe: "ok" | MemberError | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -145,14 +147,14 @@ export class MemberConnection {
       },
       scale: async (ref, replicas) => {
         const key = refKey(ref);
-        const overGeneration = this.snapshots.get(key)?.generation ?? 0;
+        const written = writtenAfter(replicas, this.snapshots.get(key)?.generation ?? 0, this.written.get(key));
         try {
           await this.client!.scale(ref, replicas);
         } catch (error) {
           if (error instanceof MemberError) this.metrics.memberApiErrors.inc({ member: this.name, failure: error.failure });
           throw error;
         }
-        this.written.set(key, { replicas, overGeneration });
+        this.written.set(key, written);
         this.metrics.memberWrites.inc({ member: this.name });
       },
     };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MemberError, type WorkloadRef } from "../members/client";
-import { healthOf, observedReplicas, sameHealth, snapshotOf } from "./member-state";
+import { healthOf, observedReplicas, sameHealth, snapshotOf, writtenAfter } from "./member-state";
 
 const ref: WorkloadRef = { kind: "Deployment", namespace: "default", name: "web" };
 const synced = { what: "watch deployments", synced: true, failure: undefined };
@@ -53,5 +53,20 @@ describe("workload replicas from the cache", () => {
     assert.equal(observedReplicas("m", ref, cached, written, 0, 60_000).desired, 6);
     const caughtUp = snapshotOf(deployment(5, 4, 8), cached, 0);
     assert.equal(observedReplicas("m", ref, caughtUp, written, 0, 60_000).desired, 5);
+  });
+
+  it("keeps answering a second write made before the watch showed the first, until it shows the second", () => {
+    // 4 at generation 7; write 3, then 2 while the cache still says generation 7.
+    const cached = snapshotOf(deployment(4, 4, 7), undefined, 0);
+    const first = writtenAfter(3, 7, undefined);
+    const second = writtenAfter(2, 7, first);
+    assert.deepEqual(second, { replicas: 2, overGeneration: 8 });
+    // The first write's event (generation 8, 3 replicas) must not bring back 3: the step would write 2 again.
+    const firstShown = snapshotOf(deployment(3, 4, 8), cached, 0);
+    assert.equal(observedReplicas("m", ref, firstShown, second, 0, 60_000).desired, 2);
+    const secondShown = snapshotOf(deployment(2, 4, 9), firstShown, 0);
+    assert.equal(observedReplicas("m", ref, secondShown, second, 0, 60_000).desired, 2);
+    // A write after the watch caught up starts from the cached generation.
+    assert.deepEqual(writtenAfter(5, 9, second), { replicas: 5, overGeneration: 9 });
   });
 });

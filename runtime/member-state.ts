@@ -90,7 +90,7 @@ export function observedReplicas(
   member: string,
   ref: WorkloadRef,
   snapshot: WorkloadSnapshot | undefined,
-  written: { replicas: number; overGeneration: number } | undefined,
+  written: Written | undefined,
   now: number,
   notReadyDeadlineMs: number,
 ): WorkloadReplicas {
@@ -108,6 +108,24 @@ export function observedReplicas(
   };
   if (snapshot.selector !== undefined) replicas.selector = snapshot.selector;
   return replicas;
+}
+
+/** Our last write to a workload, answered for spec.replicas until the watch shows it. */
+export interface Written {
+  replicas: number;
+  /** The answer holds while the cached generation is at most this. */
+  overGeneration: number;
+}
+
+/**
+ * The write to remember after scaling to `replicas`. Each write that changes spec.replicas bumps
+ * the generation by one. A write made while the watch has not shown the previous one yet lands a
+ * generation after it: remembering only the cached generation would let the previous write's
+ * event end the answer, the step would read that older value and write this one again.
+ */
+export function writtenAfter(replicas: number, cachedGeneration: number, previous: Written | undefined): Written {
+  const pending = previous !== undefined && cachedGeneration <= previous.overGeneration;
+  return { replicas, overGeneration: pending ? previous.overGeneration + 1 : cachedGeneration };
 }
 
 export function refKey(ref: WorkloadRef): string {
