@@ -92,10 +92,56 @@ func newRealNode(d, cluster, kubeletBin, runtime, images, hostIP string, ports [
 		ImagesDir:     images,
 		Socket:        filepath.Join(dir, "containerd", "containerd.sock"),
 		Bridge:        "fsn" + h,
-		PodSubnet:     fmt.Sprintf("10.%d.%d.0/24", 200+int(sum[0])%50, sum[1]),
+		PodSubnet:     podSubnet(sum[0], sum[1], hostNetworks("fsn"+h)),
 		CNINetwork:    "fleetscale-" + h,
 		Ports:         NodePorts{Kubelet: ports[0], KubeletHealthz: ports[1], KubeProxyHealthz: ports[2], KubeProxyMetrics: ports[3]},
 	}
+}
+
+// podSubnet picks the node's pod /24 in 10.200.0.0-10.249.255.0, starting where the fleet
+// dir's hash points and skipping any that overlaps a network the host is on: the node's bridge
+// route would otherwise shadow it.
+func podSubnet(a, b byte, taken []*net.IPNet) string {
+	for i := 0; i < 50*256; i++ {
+		n := (int(a)%50*256 + int(b) + i) % (50 * 256)
+		_, candidate, _ := net.ParseCIDR(fmt.Sprintf("10.%d.%d.0/24", 200+n/256, n%256))
+		free := true
+		for _, t := range taken {
+			if t.Contains(candidate.IP) || candidate.Contains(t.IP) {
+				free = false
+				break
+			}
+		}
+		if free {
+			return candidate.String()
+		}
+	}
+	return fmt.Sprintf("10.%d.%d.0/24", 200+int(a)%50, b) // every one taken: nothing better to pick
+}
+
+// hostNetworks lists the networks of the host's interfaces but `own`, this node's bridge (left
+// by an earlier run of the same fleet, its subnet is this node's to take again).
+func hostNetworks(own string) []*net.IPNet {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	var nets []*net.IPNet
+	for _, iface := range ifaces {
+		if iface.Name == own {
+			continue
+		}
+		addrs, err := iface.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				nets = append(nets, n)
+			}
+		}
+	}
+	return nets
 }
 
 // hostIP is the address of the interface that holds the default route: the node's InternalIP,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +88,23 @@ func TestOneRealNodePerMachine(t *testing.T) {
 	releaseRealNode(b)
 	if _, err := os.Stat(realNodeRecord); !os.IsNotExist(err) {
 		t.Errorf("record kept after release: %v", err)
+	}
+}
+
+func TestPodSubnetAvoidsTheHostsNetworks(t *testing.T) {
+	if got := podSubnet(0, 7, nil); got != "10.200.7.0/24" {
+		t.Errorf("no network taken: %s", got)
+	}
+	_, wide, _ := net.ParseCIDR("10.200.0.0/23") // covers 10.200.0.0/24 and 10.200.1.0/24
+	_, narrow, _ := net.ParseCIDR("10.200.2.128/25")
+	if got := podSubnet(0, 0, []*net.IPNet{wide, narrow}); got != "10.200.3.0/24" {
+		t.Errorf("next to the host's networks: %s", got)
+	}
+	if got := podSubnet(49, 255, nil); got != "10.249.255.0/24" {
+		t.Errorf("last of the range: %s", got)
+	}
+	_, last, _ := net.ParseCIDR("10.249.255.0/24")
+	if got := podSubnet(49, 255, []*net.IPNet{last}); got != "10.200.0.0/24" {
+		t.Errorf("wraps around: %s", got)
 	}
 }
