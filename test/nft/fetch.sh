@@ -22,6 +22,7 @@
 # /usr/share/keyrings/debian-archive-keyring.gpg), and prints the pin lines to paste below.
 # Other architectures than amd64 always go that way.
 set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # Debian 12 (bookworm), amd64: package version sha256 pool path.
 # libc6 is left out (every system has it; nft needs >= 2.34). libmd0, libgmp10 and libtinfo6
@@ -45,117 +46,16 @@ suite=bookworm
 say() { echo "fetch.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-apt_helper=/usr/lib/apt/apt-helper
-[[ -x "$apt_helper" ]] || die "$apt_helper is missing (package apt): cannot download the nftables packages"
-for tool in dpkg dpkg-deb sha256sum; do command -v "$tool" >/dev/null || die "$tool is missing"; done
-
 cache_root="${FLEETSCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fleetscale}"
-key="$(sha256sum <"${BASH_SOURCE[0]}" | cut -c1-16)"
+key="$(cat "${BASH_SOURCE[0]}" "$here/../debs.sh" | sha256sum | cut -c1-16)"
 out="$cache_root/nft/$key"
 bin="$out/bin"
 
 have() { [[ -f "$out/.complete" && -x "$bin/nft" ]]; }
 if have; then echo "$bin"; exit 0; fi
 
-# The Debian mirror: FLEETSCALE_DEBIAN_MIRROR, else the first http(s) URI of the system's apt
-# sources that serves a bookworm suite (deb822 .sources or one-line .list), else deb.debian.org.
-mirror() {
-  if [[ -n "${FLEETSCALE_DEBIAN_MIRROR:-}" ]]; then echo "${FLEETSCALE_DEBIAN_MIRROR%/}"; return; fi
-  local file line uri types suites uris
-  for file in /etc/apt/sources.list.d/*.sources; do
-    [[ -f "$file" ]] || continue
-    # deb822 stanzas, separated by blank lines: the URIs of a "Types: deb" stanza whose Suites has bookworm.
-    types="" suites="" uris=""
-    while IFS= read -r line || [[ -n "$line" ]]; do
-      case "$line" in
-        Types:*) types=" ${line#Types:} " ;;
-        Suites:*) suites=" ${line#Suites:} " ;;
-        URIs:*) uris="${line#URIs:}" ;;
-      esac
-      if [[ -z "${line//[[:space:]]/}" ]]; then types="" suites="" uris=""; continue; fi
-      if [[ "$types" == *" deb "* && "$suites" =~ [[:space:]]bookworm[[:space:]] && -n "$uris" ]]; then
-        read -r uri _ <<<"$uris"
-        [[ "$uri" == http* ]] && { echo "${uri%/}"; return; }
-      fi
-    done <"$file"
-  done
-  for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [[ -f "$file" ]] || continue
-    uri="$(awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
-             if ($(i+1) == "bookworm" && $i ~ /^https?:/) { print $i; exit } }' "$file")"
-    [[ -n "$uri" ]] && { echo "${uri%/}"; return; }
-  done
-  echo "http://deb.debian.org/debian"
-}
-
-# apt's downloaders drop to the _apt user, which cannot write into root's cache directory.
-apt_opts=()
-[[ "$(id -u)" == 0 ]] && apt_opts+=(-o APT::Sandbox::User=root)
-
-# download URL TARGET SHA256. When it fails, sets $failure to one line naming the URL and the
-# reason (e.g. "HTTP 404 Not Found") and returns 2 for "not found" (404/410), 1 otherwise.
-failure=""
-download() {
-  local url="$1" target="$2" sha="$3" log
-  if log="$("$apt_helper" "${apt_opts[@]}" download-file "$url" "$target" "SHA256:$sha" 2>&1)"; then
-    [[ "$(sha256sum <"$target" | cut -d' ' -f1)" == "$sha" ]] || { failure="download failed: $url: SHA256 mismatch"; return 1; }
-    return 0
-  fi
-  local why
-  why="$(printf '%s\n' "$log" | sed -n 's/^E: Failed to fetch [^ ]*[[:space:]]*//p' | head -n1 | sed 's/ *\[IP: [^]]*\]//; s/  */ /g')"
-  [[ "$why" =~ ^[0-9][0-9][0-9][[:space:]] ]] && why="HTTP $why"
-  [[ -n "$why" ]] || why="$(printf '%s\n' "$log" | grep -v '^Get:\|^Fetched\|^Err:\|^E: Download Failed' | head -n1)"
-  failure="download failed: $url: ${why:-apt-helper exited without saying why}"
-  [[ "$why" =~ ^HTTP\ (404|410)\  ]] && return 2
-  return 1
-}
-
-# Downloads the pinned .debs into $1. Returns 2 when one of them is gone from the mirror.
-fetch_pinned() {
-  local dir="$1" base line name version sha path rc
-  base="$(mirror)"
-  say "downloading ${#pins_amd64[@]} pinned Debian $suite packages from $base"
-  for line in "${pins_amd64[@]}"; do
-    read -r name version sha path <<<"$line"
-    rc=0
-    download "$base/$path" "$dir/$name.deb" "$sha" || rc=$?
-    [[ $rc == 0 ]] || return $rc
-    echo "$name=$version" >>"$dir/versions.txt"
-  done
-}
-
-# Downloads the current Debian 12 versions of the pinned packages into $1 with apt-get, on
-# private lists/cache/sources (nothing of the system's apt state is read or written, except
-# its configuration such as proxies), and prints pin lines for them.
-fetch_current() {
-  local dir="$1" base state name names=() line
-  for line in "${pins_amd64[@]}"; do read -r name _ <<<"$line"; names+=("$name"); done
-  base="$(mirror)"
-  state="$(mktemp -d "$out/.apt-XXXXXX")"
-  mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$state/sources.list.d"
-  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-  [[ -f "$keyring" ]] || die "$keyring is missing (package debian-archive-keyring): cannot check the Debian indexes"
-  echo "deb [signed-by=$keyring] $base $suite main" >"$state/sources.list"
-  local opts=(-q "${apt_opts[@]}" -o Dir::State::Lists="$state/lists" -o Dir::Cache="$state/cache"
-              -o Dir::Etc::SourceList="$state/sources.list" -o Dir::Etc::SourceParts="$state/sources.list.d"
-              -o Dir::State::extended_states="$state/extended_states")
-  say "resolving the current Debian $suite versions with apt (private lists in $state)"
-  local log
-  log="$(apt-get "${opts[@]}" update 2>&1)" || die "apt-get update of $base $suite failed: $(printf '%s\n' "$log" | grep -m1 '^E:\|^Err:' || printf '%s\n' "$log" | tail -n1)"
-  log="$(cd "$dir" && apt-get "${opts[@]}" download "${names[@]}" 2>&1)" || die "apt-get download failed: $(printf '%s\n' "$log" | grep -m1 '^E:' || printf '%s\n' "$log" | tail -n1)"
-  local deb version sha path
-  say "pins for the current versions (paste into pins_amd64 in test/nft/fetch.sh):"
-  for name in "${names[@]}"; do
-    deb="$(ls "$dir/${name}"_*.deb)"
-    mv "$deb" "$dir/$name.deb"
-    version="$(dpkg-deb -f "$dir/$name.deb" Version)"
-    sha="$(sha256sum <"$dir/$name.deb" | cut -d' ' -f1)"
-    path="$(apt-cache "${opts[@]}" show "$name=$version" 2>/dev/null | sed -n 's/^Filename: //p' | head -n1 || true)"
-    printf '  "%-12s %-17s %s %s"\n' "$name" "$version" "$sha" "$path" >&2
-    echo "$name=$version" >>"$dir/versions.txt"
-  done
-  rm -rf "$state"
-}
+pins_file=test/nft/fetch.sh
+. "$here/../debs.sh"
 
 mkdir -p "$out"
 # Serialise concurrent fetches of the same key (several test runners may start at once).
@@ -168,20 +68,7 @@ if ! have; then
   tmp="$out/.fetch-$$"
   trap 'rm -rf "$tmp" "$out"/.apt-*' EXIT
   mkdir -p "$tmp/debs" "$tmp/root" "$tmp/bin"
-  : >"$tmp/debs/versions.txt"
-  rc=0
-  if [[ "$(dpkg --print-architecture)" == amd64 ]]; then
-    fetch_pinned "$tmp/debs" || rc=$?
-    [[ $rc == 1 ]] && die "$failure"
-  else
-    rc=2
-  fi
-  if [[ $rc == 2 ]]; then
-    [[ "$(dpkg --print-architecture)" == amd64 ]] && say "$failure: a pinned version is gone from the mirror (the pins in test/nft/fetch.sh are stale); using the current versions"
-    : >"$tmp/debs/versions.txt"
-    rm -f "$tmp"/debs/*.deb
-    fetch_current "$tmp/debs"
-  fi
+  fetch_debs "$tmp/debs"
   for deb in "$tmp"/debs/*.deb; do dpkg-deb -x "$deb" "$tmp/root"; done
   [[ -x "$tmp/root/usr/sbin/nft" ]] || die "the nftables package has no usr/sbin/nft"
   rm -rf "$tmp/root/usr/share/doc" "$tmp/root/usr/share/man" "$tmp/root/usr/share/lintian"
