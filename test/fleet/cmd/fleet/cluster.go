@@ -349,7 +349,13 @@ func (c *Cluster) components() []component {
 // this cluster. kwokctl trusts any live pid, but a killed component can linger as a zombie or
 // its pid can be reused.
 func (c *Cluster) running(name string) (proc, bool) {
-	raw, err := os.ReadFile(filepath.Join(c.workdir(), "pids", name+".pid"))
+	return runningFrom(filepath.Join(c.workdir(), "pids", name+".pid"), c.workdir())
+}
+
+// runningFrom returns the process a pid file names, if it is alive and runs from under dir
+// (a pid alone can have been reused by another process).
+func runningFrom(pidFile, dir string) (proc, bool) {
+	raw, err := os.ReadFile(pidFile)
 	if err != nil {
 		return proc{}, false
 	}
@@ -358,7 +364,7 @@ func (c *Cluster) running(name string) (proc, bool) {
 		return proc{}, false
 	}
 	p, ok := readProc(pid)
-	return p, ok && strings.Contains(p.cmdline, c.workdir()+"/")
+	return p, ok && strings.Contains(p.cmdline, dir+"/")
 }
 
 // removeStalePidFiles removes pid files of components that are no longer running (crashed or

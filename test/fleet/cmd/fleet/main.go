@@ -291,11 +291,7 @@ func loadOne(cmd string, args []string) (*Fleet, *Cluster, time.Duration, error)
 	if len(pos) != 1 {
 		return nil, nil, 0, fmt.Errorf("expected exactly one cluster name, got %q", pos)
 	}
-	d, err := absDir(*dir)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	f, err := loadFleet(d)
+	f, _, err := openFleet(*dir)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -316,11 +312,7 @@ func cmdStatus(args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	d, err := absDir(*dir)
-	if err != nil {
-		return err
-	}
-	f, err := loadFleet(d)
+	f, _, err := openFleet(*dir)
 	if err != nil {
 		return err
 	}
@@ -441,11 +433,7 @@ func cmdImportImage(args []string) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("expected one image archive (podman save --format oci-archive), got %q", pos)
 	}
-	d, err := absDir(*dir)
-	if err != nil {
-		return err
-	}
-	f, err := loadFleet(d)
+	f, d, err := openFleet(*dir)
 	if err != nil {
 		return err
 	}
@@ -541,4 +529,14 @@ func readVersion(bin, key string) string {
 
 func logf(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "fleet: "+format+"\n", a...)
+}
+
+// openFleet loads the fleet in dir (made absolute), returning it with that absolute dir.
+func openFleet(dir string) (*Fleet, string, error) {
+	d, err := absDir(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	f, err := loadFleet(d)
+	return f, d, err
 }

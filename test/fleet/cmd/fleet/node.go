@@ -180,16 +180,7 @@ func (n *RealNode) runtimeCmd(name string, args ...string) *exec.Cmd {
 
 // running returns the daemon's process if its pid file names a live process of this node.
 func (n *RealNode) running(daemon string) (proc, bool) {
-	raw, err := os.ReadFile(n.pidFile(daemon))
-	if err != nil {
-		return proc{}, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil {
-		return proc{}, false
-	}
-	p, ok := readProc(pid)
-	return p, ok && strings.Contains(p.cmdline, n.Dir+"/")
+	return runningFrom(n.pidFile(daemon), n.Dir)
 }
 
 // writeConfig writes the CNI, containerd, kubelet and kube-proxy configurations and the node's
