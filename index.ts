@@ -1,14 +1,26 @@
 /**
- * The fleetscale Pulumi program: one stack, one fleet (stacks/Pulumi.<stack>.yaml).
+ * The turnkey fleetscale program: one stack, one fleet (stacks/Pulumi.<stack>.yaml). It is a
+ * consumer of the package (fleetscale.ts) like any user's program: it reads the stack config,
+ * the kubeconfig files and the member stacks' outputs, and hands the Fleet its args as data.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Fleet } from "./components/fleet";
+import { readFileText, stackFleetArgs } from "./components/stack-fleet-args";
 import { loadProgramConfig } from "./schema/stack-config";
 import { ValidationError } from "./schema/validate";
 
-const fleet = buildFleet();
+export = async () => {
+  const fleet = await buildFleet();
+  return {
+    hubNamespace: fleet.hubNamespace,
+    memberApiUrls: fleet.memberApiUrls,
+    dsoNames: fleet.dsoNames,
+    /** What runs per member as the last up or refresh found it; the runtime changes it in between. */
+    replicas: fleet.replicas,
+  };
+};
 
-function buildFleet(): Fleet {
+async function buildFleet(): Promise<Fleet> {
   try {
     // Every config value, raw: pulumi.Config would warn on every secret read, and the kubeconfigs
     // that are secrets are wrapped in pulumi.secret by the components that use them.
@@ -16,7 +28,11 @@ function buildFleet(): Fleet {
     // Pulumi runs the program in the project directory, which kubeconfigPath values are relative
     // to. (getRootDirectory() would say so too, but the Node.js language host we build, v3.68,
     // does not pass it to the SDK.)
-    return new Fleet("fleet", { config, baseDir: process.cwd() });
+    const { args, offboarded } = await stackFleetArgs(config, process.cwd(), { readFile: readFileText, memberStackKubeconfig });
+    for (const { member, stack } of offboarded) {
+      void pulumi.log.warn(`member ${member}: stack ${stack} exports no kubeconfig (destroyed?), so ${member} leaves the fleet: its hub credential is deleted and its replicas move to the other members`);
+    }
+    return new Fleet("fleet", args);
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     // One diagnostic per problem, then an error whose stack the CLI does not print: the
@@ -27,8 +43,10 @@ function buildFleet(): Fleet {
   }
 }
 
-export const hubNamespace = fleet.hubNamespace;
-export const memberApiUrls = fleet.memberApiUrls;
-export const dsoNames = fleet.dsoNames;
-/** What runs per member as the last up or refresh found it; the runtime changes it in between. */
-export const replicas = fleet.replicas;
+/** A member stack's `kubeconfig` output (MemberOnboarding's), kept secret; undefined when it has none. */
+async function memberStackKubeconfig(stack: string): Promise<pulumi.Input<string> | undefined> {
+  const reference = new pulumi.StackReference(`member-stack-${stack}`, { name: stack });
+  const output = await reference.getOutputDetails("kubeconfig");
+  const text = output.secretValue ?? output.value;
+  return typeof text === "string" && text.length > 0 ? pulumi.secret(text) : undefined;
+}

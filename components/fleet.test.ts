@@ -1,14 +1,11 @@
 // recording-mocks first: it installs the Pulumi mocks before any component module loads.
 import { build, isSecretInput, plain, promiseOf, registration, registrations, structuralProblems } from "./recording-mocks";
+import * as pulumi from "@pulumi/pulumi";
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { parse } from "yaml";
-import { loadStackConfig, type StackConfig } from "../schema/stack-config";
 import { ValidationError } from "../schema/validate";
-import { Fleet } from "./fleet";
+import { Fleet, type FleetArgs } from "./fleet";
 
 const kubeconfigFor = (server: string, token: string) => `
 apiVersion: v1
@@ -20,31 +17,28 @@ users: [{ name: admin, user: { token: ${token} } }]
 
 const DSO_TYPE = "kubernetes:fleetscale.io/v1alpha1:DistributedScaledObject";
 
-const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), "fleetscale-fleet-test-"));
-fs.writeFileSync(path.join(baseDir, "hub.kubeconfig"), kubeconfigFor("https://hub.example:6443", "hub-admin-token"));
-
 const trigger = { type: "kubernetes-resource", metadata: { resourceKind: "ConfigMap", resourceName: "load", key: "value", targetValue: "5" } };
 
-function stackConfig(values: Record<string, unknown>): StackConfig {
-  return loadStackConfig((key) => (key in values ? JSON.stringify(values[key]) : undefined));
-}
+const SCALER_KUBECONFIG = kubeconfigFor("https://ap-1.example:6443", "ap-1-scaler-token");
 
-const config = stackConfig({
-  hub: { kubeconfigPath: "hub.kubeconfig", namespace: "scaling", replicas: 2 },
+// The fleet as a user's program gives it: data, with credentials as text or Outputs.
+const args: FleetArgs = {
+  hub: { kubeconfig: pulumi.output(kubeconfigFor("https://hub.example:6443", "hub-admin-token")), namespace: "scaling", replicas: 2 },
   members: {
     "eu-1": { kubeconfig: kubeconfigFor("https://eu-1.example:6443", "eu-1-admin-token"), weight: 3 },
     "us-1": { kubeconfig: kubeconfigFor("https://us-1.example:6443", "us-1-admin-token"), apiUrl: "https://us-1.internal", weight: 5 },
     home: { inHub: true, apiUrl: "https://kubernetes.default.svc" },
+    "ap-1": { scalerKubeconfig: pulumi.secret(SCALER_KUBECONFIG), weight: 2 },
   },
   workloads: {
     web: { totalTargetReplicas: 10, scaledObjectSpec: { scaleTargetRef: { name: "web" }, triggers: [trigger] } },
     api: { namespace: "shop", memberClusters: [{ name: "eu-1", weight: 2 }], scaledObjectSpec: { scaleTargetRef: { name: "api", kind: "StatefulSet" } } },
   },
-});
+};
 
 describe("Fleet", () => {
   let built: Awaited<ReturnType<typeof buildFleet>>;
-  const buildFleet = () => build((opts) => new Fleet("fleet", { config, baseDir }, opts));
+  const buildFleet = () => build((opts) => new Fleet("fleet", args, opts));
   before(async () => {
     built = await buildFleet();
   });
@@ -53,7 +47,7 @@ describe("Fleet", () => {
     assert.deepEqual(structuralProblems(built), []);
   });
 
-  it("builds the hub provider from the kubeconfigPath file, as a secret", () => {
+  it("builds the hub provider from the hub's kubeconfig, as a secret", () => {
     const hubProvider = registration(built, "pulumi:providers:kubernetes", "fleet-hub");
     assert.ok(isSecretInput(hubProvider.inputs["kubeconfig"]));
     assert.match(plain(hubProvider.inputs["kubeconfig"]), /hub-admin-token/);
@@ -61,6 +55,7 @@ describe("Fleet", () => {
 
   it("onboards every member, the inHub one with the hub's admin kubeconfig", () => {
     for (const member of ["eu-1", "us-1", "home"]) registration(built, "fleetscale:index:MemberCluster", `fleet-${member}`);
+    assert.ok(!built.registrations.some((r) => r.name.startsWith("fleet-ap-1-admin")), "no admin provider for a member onboarded by its own stack");
     const homeProvider = registration(built, "pulumi:providers:kubernetes", "fleet-home-admin");
     assert.match(plain(homeProvider.inputs["kubeconfig"]), /hub-admin-token/);
   });
@@ -80,6 +75,7 @@ describe("Fleet", () => {
       { name: "eu-1", weight: 3 },
       { name: "us-1", weight: 5 },
       { name: "home", weight: 1 },
+      { name: "ap-1", weight: 2 },
     ]);
     assert.equal(web.inputs["spec"].totalTargetReplicas, 10);
     assert.deepEqual(web.inputs["spec"].scaledObjectSpec.triggers, [trigger]);
@@ -105,7 +101,7 @@ describe("Fleet", () => {
     assert.ok(isSecretInput(replicas.inputs["hubKubeconfig"]));
     assert.deepEqual(
       plain(replicas.inputs["members"]).map((m: { name: string; weight: number }) => [m.name, m.weight]),
-      [["eu-1", 3], ["us-1", 5], ["home", 1]],
+      [["eu-1", 3], ["us-1", 5], ["home", 1], ["ap-1", 2]],
     );
     assert.equal(plain(replicas.inputs["declaredTotal"]), 10);
     assert.equal(plain(replicas.inputs["hubNamespace"]), "scaling");
@@ -117,22 +113,41 @@ describe("Fleet", () => {
       "eu-1": "https://eu-1.example:6443",
       "us-1": "https://us-1.internal",
       home: "https://kubernetes.default.svc",
+      "ap-1": "https://ap-1.example:6443",
     });
     assert.deepEqual(await promiseOf(built.root.dsoNames), ["default/web", "shop/api"]);
   });
 
-  it("fails on unreadable kubeconfig files before registering anything, naming each config path", async () => {
-    const broken = stackConfig({
-      hub: { kubeconfigPath: "missing-hub.kubeconfig" },
-      members: { "m-1": { kubeconfigPath: "hub.kubeconfig" }, "m-2": { kubeconfigPath: "/nowhere/m-2.kubeconfig" } },
-    });
+  it("hands a member onboarded by its own stack to the hub as it is: its scaler kubeconfig in the hub Secret, secret, and nothing in the member", async () => {
+    const secret = registration(built, "kubernetes:core/v1:Secret", "fleet-ap-1-credential");
+    assert.ok(isSecretInput(secret.inputs["data"]));
+    assert.equal(Buffer.from(plain(secret.inputs["data"]).kubeconfig, "base64").toString("utf8"), SCALER_KUBECONFIG);
+    assert.equal(secret.inputs["metadata"].namespace, "scaling");
+    const hubProviderUrn = built.resources.find((e) => e.name === "fleet-hub")!.urn;
+    assert.ok(secret.provider.startsWith(`${hubProviderUrn}::`), "written through the hub provider");
+    assert.ok(!built.registrations.some((r) => r.name.startsWith("fleet-ap-1-") && r.name !== "fleet-ap-1-credential"));
+  });
+
+  it("refuses bad args before registering anything, naming each field", async () => {
     const before = registrations.length;
+    const broken = {
+      hub: { kubeconfig: "", replicas: 9 },
+      members: { "m-1": { kubeconfigPath: "m.kubeconfig" }, "m-2": { kubeconfig: "k", scalerKubeconfig: "s" } },
+      workloads: { web: { memberClusters: [{ name: "nope", weight: 1 }], scaledObjectSpec: { scaleTargetRef: { name: "web" } } } },
+    } as unknown as FleetArgs;
     assert.throws(
-      () => new Fleet("broken", { config: broken, baseDir }),
+      () => new Fleet("broken", broken),
       (error: unknown) => {
         assert.ok(error instanceof ValidationError);
-        assert.deepEqual(error.problems.map((p) => p.path), ["fleetscale:hub.kubeconfigPath", "fleetscale:members.m-2.kubeconfigPath"]);
-        assert.match(error.problems[0]!.message, new RegExp(`cannot read ${path.join(baseDir, "missing-hub.kubeconfig")}`));
+        assert.equal(error.subject, "Fleet broken");
+        assert.deepEqual(error.problems.map((p) => p.path), [
+          "hub.kubeconfig",
+          "hub.replicas",
+          "members.m-1",
+          "members.m-1.kubeconfig",
+          "members.m-2.kubeconfig",
+          "workloads.web.memberClusters[0].name",
+        ]);
         return true;
       },
     );

@@ -26,8 +26,8 @@ async function onboard(name: string, extra: Partial<MemberClusterArgs> = {}) {
     (opts) =>
       new MemberCluster(
         name,
-        { member: name, adminKubeconfig: ADMIN_KUBECONFIG, namespace: "fleetscale", hubProvider, hubNamespace: "fleetscale-system", ...extra },
-        opts,
+        { member: name, adminKubeconfig: ADMIN_KUBECONFIG, namespace: "fleetscale", hubNamespace: "fleetscale-system", ...extra },
+        { ...opts, providers: [hubProvider] },
       ),
   );
 }

@@ -11,10 +11,10 @@ import { describe, it } from "node:test";
 const PROGRAM = path.join(__dirname, "..", "index.js");
 
 /** Runs the program with the given `fleetscale:` config, as `pulumi preview` would load it. */
-function runProgram(config: Record<string, unknown>): Record<string, pulumi.Output<unknown>> {
+function runProgram(config: Record<string, unknown>): Promise<Record<string, pulumi.Output<unknown>>> {
   pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([key, value]) => [`fleetscale:${key}`, JSON.stringify(value)])));
   delete require.cache[PROGRAM];
-  return require(PROGRAM);
+  return require(PROGRAM)();
 }
 
 describe("the Pulumi program", () => {
@@ -22,8 +22,8 @@ describe("the Pulumi program", () => {
     const before = registrations.length;
     // Without an engine (as under mocks) pulumi.log.error writes to console.error.
     const logged = t.mock.method(console, "error", () => undefined);
-    assert.throws(
-      () => runProgram({ hub: { kubeconfigPath: "hub.kubeconfig", replicas: 9 }, members: { "m-1": { kubeconfigPath: "m.kubeconfig", weight: -1 } }, workloads: { web: { scaledObjectSpec: {} } }, workload: {} }),
+    await assert.rejects(
+      runProgram({ hub: { kubeconfigPath: "hub.kubeconfig", replicas: 9 }, members: { "m-1": { kubeconfigPath: "m.kubeconfig", weight: -1 } }, workloads: { web: { scaledObjectSpec: {} } }, workload: {} }),
       (error: unknown) => {
         assert.ok(pulumi.RunError.isInstance(error), `the CLI prints the stack of anything but a RunError: ${String(error)}`);
         assert.equal(error.message, "invalid stack config: 4 problems, listed above");
@@ -42,7 +42,7 @@ describe("the Pulumi program", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleetscale-program-test-"));
     const kubeconfig = path.join(dir, "hub.kubeconfig");
     fs.writeFileSync(kubeconfig, "clusters: [{ name: hub, cluster: { server: 'https://hub.example:6443' } }]\n");
-    const outputs = runProgram({
+    const outputs = await runProgram({
       hub: { kubeconfigPath: kubeconfig },
       members: { self: { inHub: true } },
       workloads: { web: { scaledObjectSpec: { scaleTargetRef: { name: "web" } } } },

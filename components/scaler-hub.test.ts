@@ -37,7 +37,7 @@ describe("ScalerHub", () => {
   const provider = new k8s.Provider("hub", { kubeconfig: pulumi.secret("hub-admin-kubeconfig") });
   let built: Awaited<ReturnType<typeof buildHub>>;
   const buildHub = () =>
-    build((opts) => new ScalerHub("hub", { provider, namespace: "fleetscale-system", image: "registry.example/fleetscale:1.2.3", replicas: 3, nodeSelector: { "node-role.example/control": "true" } }, opts));
+    build((opts) => new ScalerHub("hub", { namespace: "fleetscale-system", image: "registry.example/fleetscale:1.2.3", replicas: 3, nodeSelector: { "node-role.example/control": "true" } }, { ...opts, providers: [provider] }));
 
   before(async () => {
     await promiseOf(provider.urn);
@@ -109,7 +109,7 @@ describe("ScalerHub", () => {
 describe("ScalerHub on destroy", () => {
   const provider = new k8s.Provider("destroy-hub", { kubeconfig: pulumi.secret("hub-admin-kubeconfig") });
   const retained = async (name: string, deleteCrdOnDestroy?: boolean) => {
-    const built = await build((opts) => new ScalerHub(name, { provider, namespace: name, image: "registry.example/fleetscale:1.2.3", replicas: 1, deleteCrdOnDestroy }, opts));
+    const built = await build((opts) => new ScalerHub(name, { namespace: name, image: "registry.example/fleetscale:1.2.3", replicas: 1, deleteCrdOnDestroy }, { ...opts, providers: [provider] }));
     return built.resources.filter((r) => r.opts.retainOnDelete).map((r) => `${r.type}::${r.name}`);
   };
 

@@ -1,10 +1,12 @@
 /**
  * The hub: the DistributedScaledObject CRD and the scaler runtime that reconciles it,
- * running under its own least-privilege ServiceAccount.
+ * running under its own least-privilege ServiceAccount. Its resources use the Kubernetes
+ * provider given in `opts` (the hub's).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { dsoCrdManifest } from "../schema/crd";
+import { DEFAULT_HUB_NAMESPACE, DEFAULT_RUNTIME_IMAGE, DEFAULT_RUNTIME_REPLICAS } from "../schema/stack-config";
 import { runtimeClusterRules, runtimeNamespacedRules } from "./hub-rbac";
 import { MANAGED_BY, RUNTIME_NAME } from "./labels";
 
@@ -14,13 +16,14 @@ export const HEALTH_PORT = 8080;
 export const METRICS_PORT = 9090;
 
 export interface ScalerHubArgs {
-  provider: k8s.Provider;
-  /** The runtime's namespace, created here; member kubeconfig Secrets live in it too. */
-  namespace: string;
-  image: pulumi.Input<string>;
-  replicas: number;
+  /** The runtime's namespace, created here; member kubeconfig Secrets live in it too (default "fleetscale-system"). */
+  namespace?: pulumi.Input<string>;
+  /** The runtime image, built from this repository's Dockerfile (default ghcr.io/fleetscale/scaler:0.1.0). */
+  image?: pulumi.Input<string>;
+  /** Runtime pods; one leads at a time, the others stand by (default 2). */
+  replicas?: pulumi.Input<number>;
   /** Nodes the runtime's pods may run on (a label selector, as a Deployment's nodeSelector). */
-  nodeSelector?: Record<string, string>;
+  nodeSelector?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /**
    * Delete the CRD when the hub is destroyed. Off by default: deleting a CRD deletes every
    * DistributedScaledObject of that kind in the cluster, this stack's or not.
@@ -36,13 +39,13 @@ export class ScalerHub extends pulumi.ComponentResource {
 
   constructor(name: string, args: ScalerHubArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fleetscale:index:ScalerHub", name, {}, opts);
-    const inHub = { parent: this, provider: args.provider };
+    const inHub = { parent: this };
     const labels = { ...MANAGED_BY, "app.kubernetes.io/name": RUNTIME_NAME };
 
     const { metadata, spec } = dsoCrdManifest();
     this.crd = new k8s.apiextensions.v1.CustomResourceDefinition(`${name}-dso-crd`, { metadata, spec }, { ...inHub, retainOnDelete: !args.deleteCrdOnDestroy });
 
-    const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace, labels: { ...MANAGED_BY } } }, inHub);
+    const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: args.namespace ?? DEFAULT_HUB_NAMESPACE, labels: { ...MANAGED_BY } } }, inHub);
     const inNamespace = { name: RUNTIME_NAME, namespace: namespace.metadata.name, labels };
     const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-runtime`, { metadata: inNamespace }, inHub);
     const subjects = [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: serviceAccount.metadata.namespace }];
@@ -54,7 +57,7 @@ export class ScalerHub extends pulumi.ComponentResource {
       inHub,
     );
     // Named after the namespace, like the member roles, so two hubs can share a cluster.
-    const clusterRoleName = `${RUNTIME_NAME}-${args.namespace}`;
+    const clusterRoleName = pulumi.interpolate`${RUNTIME_NAME}-${namespace.metadata.name}`;
     const clusterRole = new k8s.rbac.v1.ClusterRole(`${name}-runtime`, { metadata: { name: clusterRoleName, labels }, rules: runtimeClusterRules() }, inHub);
     new k8s.rbac.v1.ClusterRoleBinding(
       `${name}-runtime`,
@@ -67,7 +70,7 @@ export class ScalerHub extends pulumi.ComponentResource {
       {
         metadata: inNamespace,
         spec: {
-          replicas: args.replicas,
+          replicas: args.replicas ?? DEFAULT_RUNTIME_REPLICAS,
           selector: { matchLabels: { "app.kubernetes.io/name": RUNTIME_NAME } },
           template: {
             metadata: { labels },
@@ -80,7 +83,7 @@ export class ScalerHub extends pulumi.ComponentResource {
               containers: [
                 {
                   name: "runtime",
-                  image: args.image,
+                  image: args.image ?? DEFAULT_RUNTIME_IMAGE,
                   command: ["node", "dist/runtime/main.js"],
                   env: [
                     { name: "FLEETSCALE_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },

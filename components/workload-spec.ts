@@ -4,9 +4,9 @@
  * written out so the hub's DSO shows exactly what the runtime schedules over.
  */
 import type { DsoSpec } from "../schema/dso";
-import type { MemberConfig, WorkloadConfig } from "../schema/stack-config";
+import type { WorkloadConfig } from "../schema/stack-config";
 
-export function dsoSpecForWorkload(workload: WorkloadConfig, members: Record<string, MemberConfig>): DsoSpec {
+export function dsoSpecForWorkload(workload: WorkloadConfig, members: Record<string, { weight: number }>): DsoSpec {
   const { namespace: _hubNamespace, ...spec } = workload;
   if (spec.memberClusters.length > 0) return spec;
   return { ...spec, memberClusters: Object.entries(members).map(([name, member]) => ({ name, weight: member.weight })) };

@@ -190,6 +190,8 @@ export type MemberClusterSpec = z.output<typeof memberClusterSchema>;
 export type RebalancingPolicy = z.output<typeof rebalancingPolicySchema>;
 export type ScaledObjectSpec = z.output<typeof scaledObjectSpecSchema>;
 export type DsoSpec = z.output<typeof dsoSpecSchema>;
+/** A DSO spec as written, before defaults are filled. */
+export type DsoSpecInput = z.input<typeof dsoSpecSchema>;
 export type DsoStatus = z.output<typeof dsoStatusSchema>;
 export type MemberClusterStatus = z.output<typeof memberClusterStatusSchema>;
 export type DistributedScaledObject = z.output<typeof dsoSchema>;

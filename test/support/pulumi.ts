@@ -11,6 +11,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { exampleProjectName, installExample } from "./package";
 
 /** Repository root: the nearest ancestor holding test/pulumi/build.sh (works from dist/ too). */
 export function repoRoot(): string {
@@ -148,7 +149,14 @@ export type ConfigValue = string | { value: string; secret?: boolean; path?: boo
 
 export interface WorkspaceOptions {
   /** Program source, written to index.ts (or index.js if `javascript` is set). */
-  program: string;
+  program?: string;
+  /**
+   * An example program (a directory under examples/) installed as a user installs it: its own
+   * Pulumi.yaml and package.json, fleetscale from the packed repository. Instead of `program`.
+   */
+  example?: string;
+  /** A file backend shared with other workspaces, for stack references; default: its own. */
+  backendDir?: string;
   javascript?: boolean;
   /** Other files to write into the project dir (relative path -> contents). */
   files?: Record<string, string>;
@@ -184,7 +192,7 @@ export class PulumiWorkspace {
     this.toolchain = tc;
     this.root = root;
     this.projectDir = path.join(root, "project");
-    this.backendDir = path.join(root, "backend");
+    this.backendDir = opts.backendDir ?? path.join(root, "backend");
     this.project = project;
     this.stack = stack;
     this.timeoutMs = opts.timeoutMs ?? 10 * 60 * 1000;
@@ -197,29 +205,14 @@ export class PulumiWorkspace {
   static async create(opts: WorkspaceOptions): Promise<PulumiWorkspace> {
     const tc = opts.toolchain ?? pulumiToolchain();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "fleetscale-pulumi-"));
-    const project = opts.project ?? "fleetscale-test";
-    const main = opts.javascript ? "index.js" : "index.ts";
+    const project = opts.project ?? (opts.example !== undefined ? exampleProjectName(opts.example) : "fleetscale-test");
     const ws = new PulumiWorkspace(tc, root, project, opts.stack ?? "test", opts);
     try {
-      fs.mkdirSync(ws.backendDir);
+      fs.mkdirSync(ws.backendDir, { recursive: true });
       fs.mkdirSync(path.join(root, "home"));
       fs.symlinkSync(path.join(tc.home, "plugins"), path.join(root, "home", "plugins"), "dir");
-      fs.mkdirSync(ws.projectDir);
-      fs.writeFileSync(
-        path.join(ws.projectDir, "Pulumi.yaml"),
-        `name: ${project}\nruntime:\n  name: nodejs\n  options:\n    typescript: ${!opts.javascript}\nmain: ${main}\n`,
-      );
-      fs.writeFileSync(
-        path.join(ws.projectDir, "package.json"),
-        JSON.stringify({ name: project, version: "0.0.0", private: true, main }, null, 2),
-      );
-      fs.writeFileSync(path.join(ws.projectDir, main), opts.program);
-      for (const [rel, text] of Object.entries(opts.files ?? {})) {
-        const f = path.join(ws.projectDir, rel);
-        fs.mkdirSync(path.dirname(f), { recursive: true });
-        fs.writeFileSync(f, text);
-      }
-      fs.symlinkSync(path.join(repoRoot(), "node_modules"), path.join(ws.projectDir, "node_modules"), "dir");
+      if (opts.example !== undefined) installExample(opts.example, ws.projectDir);
+      else ws.writeProject(opts);
       check(await ws.run(["stack", "init", ws.stack]));
       for (const [k, v] of Object.entries(opts.config ?? {})) await ws.setConfig(k, v);
     } catch (err) {
@@ -227,6 +220,23 @@ export class PulumiWorkspace {
       throw err;
     }
     return ws;
+  }
+
+  private writeProject(opts: WorkspaceOptions): void {
+    const main = opts.javascript ? "index.js" : "index.ts";
+    fs.mkdirSync(this.projectDir);
+    fs.writeFileSync(
+      path.join(this.projectDir, "Pulumi.yaml"),
+      `name: ${this.project}\nruntime:\n  name: nodejs\n  options:\n    typescript: ${!opts.javascript}\nmain: ${main}\n`,
+    );
+    fs.writeFileSync(path.join(this.projectDir, "package.json"), JSON.stringify({ name: this.project, version: "0.0.0", private: true, main }, null, 2));
+    fs.writeFileSync(path.join(this.projectDir, main), opts.program ?? "");
+    for (const [rel, text] of Object.entries(opts.files ?? {})) {
+      const f = path.join(this.projectDir, rel);
+      fs.mkdirSync(path.dirname(f), { recursive: true });
+      fs.writeFileSync(f, text);
+    }
+    fs.symlinkSync(path.join(repoRoot(), "node_modules"), path.join(this.projectDir, "node_modules"), "dir");
   }
 
   /** Runs `pulumi --non-interactive <args>` in the project dir; resolves (never rejects) on exit. */
