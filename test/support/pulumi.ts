@@ -1,6 +1,6 @@
 // Running the real Pulumi engine offline from tests.
 //
-// test/pulumi/build.sh builds the CLI (pkg/v3 v3.259.0), the Node.js language host and the
+// test/pulumi/build.sh builds the CLI (pkg/v3 v3.259.0), the Node.js and YAML language hosts and the
 // Kubernetes resource plugin (4.25.0) from Go modules into a per-user cache, and prints that
 // directory. `pulumiToolchain()` runs it once per process; if the toolchain cannot be built it
 // THROWS (tests that need the engine must fail, not skip). See test/pulumi/README.md.
@@ -23,7 +23,7 @@ export function repoRoot(): string {
 export interface PulumiToolchain {
   /** The cache directory build.sh printed. */
   dir: string;
-  /** Holds pulumi, pulumi-language-nodejs and pulumi-resource-pulumi-nodejs. */
+  /** Holds pulumi, pulumi-language-nodejs, pulumi-language-yaml and pulumi-resource-pulumi-nodejs. */
   binDir: string;
   /** The pulumi CLI. */
   pulumi: string;
@@ -61,7 +61,7 @@ export function pulumiToolchain(): PulumiToolchain {
     pulumi: path.join(dir, "bin", "pulumi"),
     home: path.join(dir, "home"),
   };
-  for (const f of [tc.pulumi, path.join(tc.binDir, "pulumi-language-nodejs"), path.join(tc.home, "plugins")]) {
+  for (const f of [tc.pulumi, path.join(tc.binDir, "pulumi-language-nodejs"), path.join(tc.binDir, "pulumi-language-yaml"), path.join(tc.home, "plugins")]) {
     if (!fs.existsSync(f)) fail(`build.sh succeeded but ${f} is missing`);
   }
   toolchain = tc;
@@ -147,8 +147,10 @@ export interface PreviewResult extends RunResult {
 export type ConfigValue = string | { value: string; secret?: boolean; path?: boolean };
 
 export interface WorkspaceOptions {
-  /** Program source, written to index.ts (or index.js if `javascript` is set). */
-  program: string;
+  /** Program source, written to index.ts (or index.js if `javascript` is set). Exactly one of `program` and `yaml`. */
+  program?: string;
+  /** A Pulumi YAML program: the whole Pulumi.yaml (`runtime: yaml`), written instead of a Node.js project. */
+  yaml?: string;
   javascript?: boolean;
   /** Other files to write into the project dir (relative path -> contents). */
   files?: Record<string, string>;
@@ -205,15 +207,20 @@ export class PulumiWorkspace {
       fs.mkdirSync(path.join(root, "home"));
       fs.symlinkSync(path.join(tc.home, "plugins"), path.join(root, "home", "plugins"), "dir");
       fs.mkdirSync(ws.projectDir);
-      fs.writeFileSync(
-        path.join(ws.projectDir, "Pulumi.yaml"),
-        `name: ${project}\nruntime:\n  name: nodejs\n  options:\n    typescript: ${!opts.javascript}\nmain: ${main}\n`,
-      );
-      fs.writeFileSync(
-        path.join(ws.projectDir, "package.json"),
-        JSON.stringify({ name: project, version: "0.0.0", private: true, main }, null, 2),
-      );
-      fs.writeFileSync(path.join(ws.projectDir, main), opts.program);
+      if ((opts.program === undefined) === (opts.yaml === undefined)) throw new Error("PulumiWorkspace.create: give exactly one of program and yaml");
+      if (opts.yaml !== undefined) {
+        fs.writeFileSync(path.join(ws.projectDir, "Pulumi.yaml"), opts.yaml);
+      } else {
+        fs.writeFileSync(
+          path.join(ws.projectDir, "Pulumi.yaml"),
+          `name: ${project}\nruntime:\n  name: nodejs\n  options:\n    typescript: ${!opts.javascript}\nmain: ${main}\n`,
+        );
+        fs.writeFileSync(
+          path.join(ws.projectDir, "package.json"),
+          JSON.stringify({ name: project, version: "0.0.0", private: true, main }, null, 2),
+        );
+        fs.writeFileSync(path.join(ws.projectDir, main), opts.program!);
+      }
       for (const [rel, text] of Object.entries(opts.files ?? {})) {
         const f = path.join(ws.projectDir, rel);
         fs.mkdirSync(path.dirname(f), { recursive: true });
