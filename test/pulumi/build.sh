@@ -5,6 +5,7 @@
 #     bin/pulumi                         CLI + engine, pkg/v3 v3.259.0            (./cli)
 #     bin/pulumi-language-nodejs         Node.js language host, sdk/v3 v3.68.0    (./langhost)
 #     bin/pulumi-resource-pulumi-nodejs  dynamic-provider launcher script, copied from sdk/v3 v3.259.0
+#     bin/pulumi-language-yaml           YAML language host, pulumi-yaml v1.38.1 on pkg/v3 v3.259.0 (./yaml)
 #     home/                              PULUMI_HOME with resource plugin kubernetes 4.25.0 (./kubernetes)
 #
 # The cache dir is printed as the last line of stdout. <key> hashes this script and every
@@ -18,13 +19,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 pulumi_version="v3.259.0"        # = "@pulumi/pulumi" in package.json (without the v)
 langhost_version="v3.68.0"       # last sdk/v3 release that contains nodejs/cmd/pulumi-language-nodejs
 k8s_version="4.25.0"             # = "@pulumi/kubernetes" in package.json
+yaml_version="v1.38.1"           # newest pulumi-yaml release the module proxy serves (see README.md)
 
 die() { echo "build.sh: $*" >&2; exit 1; }
 
 cache_root="${FLEETSCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fleetscale}"
 key="$(
   cd "$here"
-  { echo build.sh; echo ../go-step.sh; find cli langhost kubernetes -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) | LC_ALL=C sort; } |
+  { echo build.sh; echo ../go-step.sh; find cli langhost yaml kubernetes -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) | LC_ALL=C sort; } |
     while read -r f; do printf '%s\n' "$f"; sha256sum <"$f"; done | sha256sum | cut -c1-16
 )"
 out="$cache_root/pulumi/$key"
@@ -79,6 +81,11 @@ step "building pulumi-language-nodejs $langhost_version (github.com/pulumi/pulum
 (cd "$here/langhost" && go_step "building the Node.js language host" go build -p 2 -o "$tmp/bin/pulumi-language-nodejs" \
   -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$langhost_version" \
   github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs)
+
+step "building pulumi-language-yaml $yaml_version (github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml)"
+(cd "$here/yaml" && go_step "building the YAML language host" go build -p 2 -o "$tmp/bin/pulumi-language-yaml" \
+  -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$yaml_version" \
+  github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml)
 
 step "copying pulumi-resource-pulumi-nodejs from sdk/v3 $pulumi_version"
 sdk_dir="$(module_dir "$here/cli" github.com/pulumi/pulumi/sdk/v3)"

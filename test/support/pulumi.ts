@@ -1,6 +1,6 @@
 // Running the real Pulumi engine offline from tests.
 //
-// test/pulumi/build.sh builds the CLI (pkg/v3 v3.259.0), the Node.js language host and the
+// test/pulumi/build.sh builds the CLI (pkg/v3 v3.259.0), the Node.js and YAML language hosts and the
 // Kubernetes resource plugin (4.25.0) from Go modules into a per-user cache, and prints that
 // directory. `pulumiToolchain()` runs it once per process; if the toolchain cannot be built it
 // THROWS (tests that need the engine must fail, not skip). See test/pulumi/README.md.
@@ -24,7 +24,7 @@ export function repoRoot(): string {
 export interface PulumiToolchain {
   /** The cache directory build.sh printed. */
   dir: string;
-  /** Holds pulumi, pulumi-language-nodejs and pulumi-resource-pulumi-nodejs. */
+  /** Holds pulumi, pulumi-language-nodejs, pulumi-language-yaml and pulumi-resource-pulumi-nodejs. */
   binDir: string;
   /** The pulumi CLI. */
   pulumi: string;
@@ -62,7 +62,7 @@ export function pulumiToolchain(): PulumiToolchain {
     pulumi: path.join(dir, "bin", "pulumi"),
     home: path.join(dir, "home"),
   };
-  for (const f of [tc.pulumi, path.join(tc.binDir, "pulumi-language-nodejs"), path.join(tc.home, "plugins")]) {
+  for (const f of [tc.pulumi, path.join(tc.binDir, "pulumi-language-nodejs"), path.join(tc.binDir, "pulumi-language-yaml"), path.join(tc.home, "plugins")]) {
     if (!fs.existsSync(f)) fail(`build.sh succeeded but ${f} is missing`);
   }
   toolchain = tc;
@@ -148,11 +148,13 @@ export interface PreviewResult extends RunResult {
 export type ConfigValue = string | { value: string; secret?: boolean; path?: boolean };
 
 export interface WorkspaceOptions {
-  /** Program source, written to index.ts (or index.js if `javascript` is set). */
+  /** Program source, written to index.ts (or index.js if `javascript` is set). Exactly one of `program`, `yaml` and `example`. */
   program?: string;
+  /** A Pulumi YAML program: the whole Pulumi.yaml (`runtime: yaml`), written instead of a Node.js project. */
+  yaml?: string;
   /**
    * An example program (a directory under examples/) installed as a user installs it: its own
-   * Pulumi.yaml and package.json, fleetscale from the packed repository. Instead of `program`.
+   * Pulumi.yaml and package.json, fleetscale from the packed repository.
    */
   example?: string;
   /** A file backend shared with other workspaces, for stack references; default: its own. */
@@ -211,6 +213,9 @@ export class PulumiWorkspace {
       fs.mkdirSync(ws.backendDir, { recursive: true });
       fs.mkdirSync(path.join(root, "home"));
       fs.symlinkSync(path.join(tc.home, "plugins"), path.join(root, "home", "plugins"), "dir");
+      if ([opts.program, opts.yaml, opts.example].filter((given) => given !== undefined).length !== 1) {
+        throw new Error("PulumiWorkspace.create: give exactly one of program, yaml and example");
+      }
       if (opts.example !== undefined) installExample(opts.example, ws.projectDir);
       else ws.writeProject(opts);
       check(await ws.run(["stack", "init", ws.stack]));
@@ -225,12 +230,16 @@ export class PulumiWorkspace {
   private writeProject(opts: WorkspaceOptions): void {
     const main = opts.javascript ? "index.js" : "index.ts";
     fs.mkdirSync(this.projectDir);
-    fs.writeFileSync(
-      path.join(this.projectDir, "Pulumi.yaml"),
-      `name: ${this.project}\nruntime:\n  name: nodejs\n  options:\n    typescript: ${!opts.javascript}\nmain: ${main}\n`,
-    );
-    fs.writeFileSync(path.join(this.projectDir, "package.json"), JSON.stringify({ name: this.project, version: "0.0.0", private: true, main }, null, 2));
-    fs.writeFileSync(path.join(this.projectDir, main), opts.program ?? "");
+    if (opts.yaml !== undefined) {
+      fs.writeFileSync(path.join(this.projectDir, "Pulumi.yaml"), opts.yaml);
+    } else {
+      fs.writeFileSync(
+        path.join(this.projectDir, "Pulumi.yaml"),
+        `name: ${this.project}\nruntime:\n  name: nodejs\n  options:\n    typescript: ${!opts.javascript}\nmain: ${main}\n`,
+      );
+      fs.writeFileSync(path.join(this.projectDir, "package.json"), JSON.stringify({ name: this.project, version: "0.0.0", private: true, main }, null, 2));
+      fs.writeFileSync(path.join(this.projectDir, main), opts.program ?? "");
+    }
     for (const [rel, text] of Object.entries(opts.files ?? {})) {
       const f = path.join(this.projectDir, rel);
       fs.mkdirSync(path.dirname(f), { recursive: true });

@@ -1,0 +1,2 @@
+// The package's components: what schema inference reads (package.json has no main, so this file).
+export { Fleet, type FleetArgs } from "./fleet";
