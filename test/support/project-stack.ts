@@ -15,6 +15,8 @@ export class ProjectStack {
   readonly stack: string;
   readonly configFile: string;
   readonly env: NodeJS.ProcessEnv;
+  /** The stack's file backend: other workspaces share it for stack references. */
+  readonly backendDir: string;
   /** Everything pulumi printed, for checks that no secret is ever logged. */
   readonly transcript: string[] = [];
 
@@ -24,10 +26,11 @@ export class ProjectStack {
   ) {
     this.stack = `e2e-${randomBytes(4).toString("hex")}`;
     this.configFile = path.join(repoRoot(), "stacks", `Pulumi.${this.stack}.yaml`);
-    fs.mkdirSync(path.join(root, "backend"));
+    this.backendDir = path.join(root, "backend");
+    fs.mkdirSync(this.backendDir);
     fs.mkdirSync(path.join(root, "home"));
     fs.symlinkSync(path.join(toolchain.home, "plugins"), path.join(root, "home", "plugins"), "dir");
-    this.env = pulumiEnv(toolchain, { backendDir: path.join(root, "backend"), home: path.join(root, "home") });
+    this.env = pulumiEnv(toolchain, { backendDir: this.backendDir, home: path.join(root, "home") });
   }
 
   /** `config` is the stack's `fleetscale:` config: { hub, members, workloads }. */
