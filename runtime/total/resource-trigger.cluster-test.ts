@@ -157,6 +157,15 @@ describe("the kubernetes-resource trigger, watched in a real hub", () => {
     await eventually("TriggerReady", () => conditionOf("queue"), (c) => c?.status === "True", 10_000);
   });
 
+  it("a trigger only KEDA evaluates: the total kept, and the condition says why", async () => {
+    const manifest = dso("cpu", { minReplicaCount: 1 }, { name: "web-load" });
+    manifest.spec.scaledObjectSpec.triggers = [{ type: "cpu", metadata: { value: "50" } } as never];
+    fleet.apply("hub", manifest);
+    const invalid = await eventually("InvalidTrigger", () => conditionOf("cpu"), (c) => c?.reason === "InvalidTrigger", 15_000);
+    assert.equal(invalid?.message, 'triggers[0].type: "cpu" needs KEDA in the hub; without KEDA only "kubernetes-resource" triggers are evaluated');
+    assert.equal(totalOf("cpu"), 1);
+  });
+
   it("watches cut by a hub restart are resumed, and a change made as the hub comes back is seen", async () => {
     fleet.stop("hub");
     fleet.start("hub");

@@ -18,6 +18,7 @@ import { declaredTotal, workloadKey } from "../../schema/plan-input";
 import type { Logger } from "../log";
 import type { TotalOutcome, TotalSource } from "../reconciler";
 import type { ConditionInput } from "../status";
+import { ValidationError } from "../../schema/validate";
 import { messageOf } from "../watch";
 import { clientNode, httpStatusOf, timeoutOptions } from "../../members/client-node";
 import { HUB_TIMEOUT_MS, type HubConnection, hubKubeConfig } from "../../members/hub";
@@ -107,12 +108,17 @@ export function autoscaledTotal(hub: HubConnection, log: Logger, options: Autosc
       }
       return await evaluate(dso, key, current);
     } catch (error) {
-      // A broken trigger (missing ConfigMap, not a number, no permission) leaves the total
-      // where it is and says why; its watch wakes the DSO when that changes. Anything else
+      // A broken trigger (missing ConfigMap, not a number, no permission, a trigger only KEDA
+      // evaluates) leaves the total where it is and says why; its watch, or the next spec,
+      // wakes the DSO when that changes. Anything else
       // (the hub refusing the write) is retried with the DSO's backoff.
-      const known = error instanceof TriggerValueError;
-      log.warn({ dso: key, err: messageOf(error) }, "total replicas kept: trigger could not be evaluated");
-      return { total: current, condition: { type: TRIGGER_CONDITION, status: "False", reason: known ? error.problem : "EvaluationFailed", message: messageOf(error) }, failed: !known };
+      const invalid = error instanceof ValidationError;
+      // An invalid trigger reads nothing: the watch of what it read before ends.
+      if (invalid) objects.forget(key);
+      const reason = error instanceof TriggerValueError ? error.problem : invalid ? "InvalidTrigger" : undefined;
+      const message = invalid ? error.problems.map((p) => `${p.path}: ${p.message}`).join("; ") : messageOf(error);
+      log.warn({ dso: key, err: message }, "total replicas kept: trigger could not be evaluated");
+      return { total: current, condition: { type: TRIGGER_CONDITION, status: "False", reason: reason ?? "EvaluationFailed", message }, failed: reason === undefined };
     }
   };
   // Memory and watches per DSO go with the DSO.
