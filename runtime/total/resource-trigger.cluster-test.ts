@@ -162,7 +162,8 @@ describe("the kubernetes-resource trigger, watched in a real hub", () => {
     manifest.spec.scaledObjectSpec.triggers = [{ type: "cpu", metadata: { value: "50" } } as never];
     fleet.apply("hub", manifest);
     const invalid = await eventually("InvalidTrigger", () => conditionOf("cpu"), (c) => c?.reason === "InvalidTrigger", 15_000);
-    assert.equal(invalid?.message, 'triggers[0].type: "cpu" needs KEDA in the hub; without KEDA only "kubernetes-resource" triggers are evaluated');
+    // The first problem says it; the metadata problems that follow are the kubernetes-resource schema's.
+    assert.match(invalid?.message ?? "", /^triggers\[0\]\.type: "cpu" needs KEDA in the hub; without KEDA only "kubernetes-resource" triggers are evaluated;/);
     assert.equal(totalOf("cpu"), 1);
   });
 
