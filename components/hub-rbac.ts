@@ -23,8 +23,10 @@ export function runtimeClusterRules(): PolicyRule[] {
     { apiGroups: [API_GROUP], resources: [`${PLURAL}/status`, `${PLURAL}/scale`], verbs: ["get", "update", "patch"] },
     { apiGroups: ["keda.sh"], resources: ["scaledobjects"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
     { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
-    // The kubernetes-resource trigger reads its metric from a ConfigMap key.
-    { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+    // The kubernetes-resource trigger watches the ConfigMap it reads its metric from (a list
+    // and a watch selecting the one name; never a get). Secrets it may read only where
+    // granted: here, none beyond the runtime's namespace.
+    { apiGroups: [""], resources: ["configmaps"], verbs: ["list", "watch"] },
     // Whether KEDA is installed: one CRD, by name.
     { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], resourceNames: ["scaledobjects.keda.sh"], verbs: ["get"] },
   ];

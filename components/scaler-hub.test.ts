@@ -18,13 +18,13 @@ describe("hub runtime RBAC", () => {
     ]);
   });
 
-  it("grants cluster-wide exactly the DSOs, their status and scale, KEDA ScaledObjects, events and ConfigMap reads", () => {
+  it("grants cluster-wide exactly the DSOs, their status and scale, KEDA ScaledObjects, events and ConfigMap watches", () => {
     assert.deepEqual(runtimeClusterRules(), [
       { apiGroups: ["fleetscale.io"], resources: ["distributedscaledobjects"], verbs: ["get", "list", "watch", "update", "patch"] },
       { apiGroups: ["fleetscale.io"], resources: ["distributedscaledobjects/status", "distributedscaledobjects/scale"], verbs: ["get", "update", "patch"] },
       { apiGroups: ["keda.sh"], resources: ["scaledobjects"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
       { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
-      { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] },
+      { apiGroups: [""], resources: ["configmaps"], verbs: ["list", "watch"] },
       { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], resourceNames: ["scaledobjects.keda.sh"], verbs: ["get"] },
     ]);
     for (const rule of runtimeClusterRules()) {

@@ -8,8 +8,10 @@
  * waits for the hub.
  *
  * What triggers a DSO: its spec changing (generation), a change in a member's cache for
- * its workload, its members' health changing, membership changing, a timer at the next
- * health deadline (grace or probation end), and its resync: each DSO asks to run again
+ * its workload, its members' health changing, membership changing, a change of what its
+ * total is computed from (the object its trigger reads), a timer at the next health
+ * deadline (grace or probation end) or the total's next time-based change (stabilization
+ * window, cooldown), and its resync: each DSO asks to run again
  * one resync interval (±10%) after its last reconcile, so resyncs stay spread out.
  */
 import type { MemberRecord } from "../engine/health";
@@ -27,7 +29,7 @@ import { refKey } from "./member-state";
 import type { MemberRegistry } from "./member-registry";
 import type { RuntimeMetrics } from "./metrics";
 import { rebalanceOf } from "./rebalance";
-import { invalidSpecStatus, recordsFromStatus, statusOf } from "./status";
+import { type ConditionInput, invalidSpecStatus, recordsFromStatus, statusOf } from "./status";
 import { StatusWriter } from "./status-writer";
 import { nextHealthDeadline } from "./wake";
 import { messageOf } from "./watch";
@@ -35,14 +37,25 @@ import { WorkQueue, type WorkResult } from "./work-queue";
 
 /**
  * The fleet-wide total for a DSO. The seam for total-replica sources (KEDA ScaledObject,
- * the built-in kubernetes-resource trigger): until they are wired in, the total is what
- * the spec declares (declaredTotal), which is also where KEDA writes it through the scale
- * subresource.
+ * the built-in kubernetes-resource trigger); a plain number is a total and nothing more
+ * (the declared total, say, which is also where KEDA writes it through the scale subresource).
  */
-export type TotalSource = ((dso: DistributedScaledObject) => number | Promise<number>) & {
+export type TotalSource = ((dso: DistributedScaledObject) => number | TotalOutcome | Promise<number | TotalOutcome>) & {
   /** The DSO "namespace/name" was deleted: drop what the source remembers of it. */
   forget?(key: string): void;
+  /** The runtime stops: end the source's watches. */
+  stop?(): Promise<void>;
 };
+
+export interface TotalOutcome {
+  total: number;
+  /** Evaluate again at this epoch ms with nothing else happening (a stabilization window or cooldownPeriod ending). */
+  wakeAt?: number | undefined;
+  /** How the total was decided, for the DSO's status (the built-in trigger's TriggerReady). */
+  condition?: ConditionInput | undefined;
+  /** Something worth retrying failed (a hub write): the DSO is retried with its backoff. */
+  failed?: boolean;
+}
 
 export interface ReconcilerSettings {
   resyncIntervalMs: number;
@@ -162,6 +175,11 @@ export class Reconciler {
     this.trigger(key);
   }
 
+  /** What DSO `key`'s total is computed from changed (the object its trigger reads). */
+  totalInputChanged(key: string): void {
+    this.trigger(key);
+  }
+
   memberHealthChanged(member: string): void {
     for (const key of this.byMember.get(member) ?? []) this.trigger(key);
   }
@@ -253,7 +271,9 @@ export class Reconciler {
         access: connection ? this.leaderOnly(m.name, connection.access()) : new MemberError(m.name, "Unauthorized", "no kubeconfig Secret registers this member in the hub"),
       };
     });
-    const total = await this.deps.total(dso);
+    const answer = await this.deps.total(dso);
+    const outcome: TotalOutcome = typeof answer === "number" ? { total: answer } : answer;
+    const { total } = outcome;
     const workload = workloadKey(dso);
     const step = await reconcileStep({
       workload,
@@ -271,7 +291,7 @@ export class Reconciler {
     const { plan } = step;
     const ids = Object.fromEntries(specs.map((m) => [m.name, members.get(m.name)?.id ?? ""]));
     const selector = specs.map((m) => members.get(m.name)?.selectorOf(refs.get(m.name)!)).find((s) => s !== undefined);
-    const status = statusOf({ generation, plan, observations: step.observations, ids, selector, previous: previousStatus, now });
+    const status = statusOf({ generation, plan, observations: step.observations, ids, selector, previous: previousStatus, now, totalConditions: outcome.condition ? [outcome.condition] : [] });
     const memory: Memory = { uid, records: recordsOf(plan), total, status, workload, members: specs.map((m) => m.name) };
     if (remembered && remembered.members.some((m) => !memory.members.includes(m))) {
       metrics.forgetWorkload(workload, remembered.members.filter((m) => !memory.members.includes(m)));
@@ -293,8 +313,9 @@ export class Reconciler {
     this.status.submit(key, status, () => lenientStatus(raw.status));
 
     const deadline = nextHealthDeadline(plan, policyOf(spec.rebalancingPolicy).gracePeriodMs, now);
-    const runAt = Math.min(this.resyncAt(now), deadline === undefined ? Infinity : deadline + WAKE_SLACK_MS);
-    return { failed: step.writes.some((w) => w.error), runAt };
+    const wakeAt = Math.min(deadline ?? Infinity, outcome.wakeAt ?? Infinity);
+    const runAt = Math.min(this.resyncAt(now), wakeAt + WAKE_SLACK_MS);
+    return { failed: step.writes.some((w) => w.error) || outcome.failed === true, runAt };
   }
 
   /** Losing the lease stops writes at once, even in the middle of a step. */

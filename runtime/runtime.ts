@@ -96,12 +96,13 @@ export async function startRuntime(options: StartOptions): Promise<RuntimeHandle
     log,
     hubCacheState,
   );
+  const total = options.total ?? autoscaledTotal(config, log, { changed: (key) => reconciler.totalInputChanged(key) });
   const reconciler = new Reconciler({
     hub,
     dsos,
     members,
     isLeader,
-    total: options.total ?? autoscaledTotal(config, log),
+    total,
     settings: { resyncIntervalMs: options.resyncIntervalMs, retryMs: RETRY_MS, workers: options.workers },
     metrics,
     log,
@@ -138,7 +139,7 @@ export async function startRuntime(options: StartOptions): Promise<RuntimeHandle
         reconciler.pause();
         await reconciler.drain();
         await elector?.stop();
-        await Promise.all([dsos.stop(), members.stop(), health.close(), metricsServer.close()]);
+        await Promise.all([dsos.stop(), members.stop(), total.stop?.(), health.close(), metricsServer.close()]);
         log.info("runtime stopped");
         log.flush();
       })()),

@@ -10,7 +10,8 @@ import { type DsoStatus, type MemberClusterStatus, memberClusterStatusSchema } f
 import type { ValidationError } from "../schema/validate";
 
 type Condition = NonNullable<DsoStatus["conditions"]>[number];
-type ConditionInput = Omit<Condition, "lastTransitionTime">;
+/** A condition as computed; its lastTransitionTime comes from the previous status. */
+export type ConditionInput = Omit<Condition, "lastTransitionTime">;
 
 export interface StatusInput {
   generation: number | undefined;
@@ -21,6 +22,8 @@ export interface StatusInput {
   selector: string | undefined;
   previous: DsoStatus | undefined;
   now: number;
+  /** Said by the total's source (the built-in trigger's TriggerReady), after Ready and Active. */
+  totalConditions?: readonly ConditionInput[];
 }
 
 export function statusOf(input: StatusInput): DsoStatus {
@@ -50,7 +53,7 @@ export function statusOf(input: StatusInput): DsoStatus {
   };
   if (input.selector !== undefined) status.selector = input.selector;
   if (input.generation !== undefined) status.observedGeneration = input.generation;
-  status.conditions = withTransitionTimes([readyCondition(plan, observations), activeCondition(plan.totalReplicas)], previous, input.now);
+  status.conditions = withTransitionTimes([readyCondition(plan, observations), activeCondition(plan.totalReplicas), ...(input.totalConditions ?? [])], previous, input.now);
   return status;
 }
 

@@ -17,6 +17,8 @@ export interface WatchedCacheOptions<T extends k8s.KubernetesObject> {
   path: string;
   list: () => Promise<k8s.KubernetesListObject<T>>;
   labelSelector?: string | undefined;
+  /** e.g. metadata.name=x: one object, watched without caching its neighbours. */
+  fieldSelector?: string | undefined;
   onChange: (kind: ChangeKind, object: T) => void;
   /** Called when `synced` or `failure` changes. */
   onState: () => void;
@@ -38,7 +40,9 @@ export class WatchedCache<T extends k8s.KubernetesObject> {
   private failuresSeen = 0;
 
   constructor(private readonly options: WatchedCacheOptions<T>) {
-    this.informer = clientNode().makeInformer(options.config, options.path, options.list, options.labelSelector);
+    // makeInformer without its one limitation: it takes no field selector.
+    const lib = clientNode();
+    this.informer = new lib.ListWatch(options.path, new lib.Watch(options.config), options.list, false, options.labelSelector, options.fieldSelector);
     for (const kind of ["add", "update", "delete"] as const) {
       this.informer.on(kind, (object) => {
         if (!this.stopped) options.onChange(kind, object);

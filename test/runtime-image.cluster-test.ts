@@ -14,7 +14,6 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { runtimeClusterRules, runtimeNamespacedRules } from "../components/hub-rbac";
 import { MemberClient, type WorkloadRef } from "../members/client";
 import { HubClient } from "../members/hub";
 import { dsoCrdManifest } from "../schema/crd";
@@ -22,6 +21,7 @@ import { API_GROUP, API_VERSION } from "../schema/dso-names";
 import { LocalFleet } from "./support/fleet";
 import { podman, runtimeImage } from "./support/image";
 import { onboardMember } from "./support/onboard";
+import { runtimeIdentity } from "./support/runtime";
 import { freePort } from "./support/toxiproxy";
 import { deployment, eventually } from "./support/workloads";
 
@@ -29,19 +29,6 @@ const HUB_NAMESPACE = "fleetscale-system";
 const SERVICE_ACCOUNT = "fleetscale-runtime";
 const MEMORY_LIMIT = "768m"; // ScalerHub's limit (components/scaler-hub.ts)
 const web: WorkloadRef = { kind: "Deployment", namespace: "default", name: "web" };
-
-/** The hub objects ScalerHub makes for the runtime's identity: its ServiceAccount and both roles, bound. */
-function runtimeIdentity(): Record<string, unknown>[] {
-  const subjects = [{ kind: "ServiceAccount", name: SERVICE_ACCOUNT, namespace: HUB_NAMESPACE }];
-  return [
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: HUB_NAMESPACE } },
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: SERVICE_ACCOUNT, namespace: HUB_NAMESPACE } },
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: SERVICE_ACCOUNT, namespace: HUB_NAMESPACE }, rules: runtimeNamespacedRules() },
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: SERVICE_ACCOUNT }, rules: runtimeClusterRules() },
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: SERVICE_ACCOUNT, namespace: HUB_NAMESPACE }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: SERVICE_ACCOUNT }, subjects },
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: SERVICE_ACCOUNT }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: SERVICE_ACCOUNT }, subjects },
-  ];
-}
 
 // Run inside the container with the image's own Node.js: one GET with the mounted credential, printing the HTTP status.
 const probeScript = `
@@ -69,7 +56,7 @@ describe("the runtime image, built from the Dockerfile, in a container run as th
       onboardMember(fleet, { hub: "hub", member, hubNamespace: HUB_NAMESPACE });
       fleet.apply(member, deployment("web", 1));
     }
-    fleet.apply("hub", dsoCrdManifest(), ...runtimeIdentity());
+    fleet.apply("hub", dsoCrdManifest(), ...runtimeIdentity(HUB_NAMESPACE, SERVICE_ACCOUNT));
     const crd = "distributedscaledobjects.fleetscale.io";
     await eventually("CRD established", () => fleet.kubectl("hub", "get", "crd", crd, "-o", 'jsonpath={.status.conditions[?(@.type=="Established")].status}'), (s) => s === "True");
     const token = fleet.kubectl("hub", "create", "token", SERVICE_ACCOUNT, "-n", HUB_NAMESPACE, "--duration", "1h").trim();

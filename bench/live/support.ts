@@ -178,9 +178,10 @@ export interface Running {
   onLine?: (line: LogLine) => void;
 }
 
-export async function startBenchRuntime(fleet: LocalFleet, identity: string, overrides: Partial<StartOptions> = {}): Promise<Running> {
+/** `start`: another build's startRuntime (its dist/runtime/runtime.js), to measure it beside this one. */
+export async function startBenchRuntime(fleet: LocalFleet, identity: string, overrides: Partial<StartOptions> = {}, start: typeof startRuntime = startRuntime): Promise<Running> {
   const running: Running = { handle: undefined as unknown as RuntimeHandle, lines: [] };
-  running.handle = await startRuntime({
+  running.handle = await start({
     ...DEFAULT_OPTIONS,
     kubeconfig: fleet.cluster("hub").kubeconfig,
     namespace: HUB_NAMESPACE,

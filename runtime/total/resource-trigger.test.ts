@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { ValidationError } from "../../schema/validate";
-import { desiredTotal, parseMetricValue, type Recommendation, resourceTriggerOf, type TotalInput, totalPolicyOf, TriggerValueError } from "./resource-trigger";
+import { desiredTotal, parseMetricValue, type Recommendation, type ResourceTrigger, resourceTriggerOf, type TotalInput, totalPolicyOf, TriggerValueError, triggerValueOf, watchFailure } from "./resource-trigger";
 
 const T0 = Date.parse("2025-11-28T12:00:00Z");
 const s = (seconds: number) => T0 + seconds * 1000;
@@ -109,6 +109,45 @@ describe("parseMetricValue", () => {
       );
     }
     assert.throws(() => parseMetricValue("1.5", "int64", "here"), /"1.5" is not a whole number \(valueType int64\)/);
+  });
+});
+
+describe("triggerValueOf: the value in the watched ConfigMap or Secret", () => {
+  const trigger = (overrides: Partial<ResourceTrigger> = {}): ResourceTrigger => ({
+    resourceKind: "ConfigMap",
+    resourceName: "mock-metric",
+    key: "metric-value",
+    targetValue: 5,
+    activationTargetValue: 0,
+    valueType: "float64",
+    ...overrides,
+  });
+  const base64 = (text: string) => Buffer.from(text).toString("base64");
+  const fails = (run: () => unknown, problem: TriggerValueError["problem"], message: string) =>
+    assert.throws(run, (e: TriggerValueError) => {
+      assert.ok(e instanceof TriggerValueError, String(e));
+      assert.deepEqual([e.problem, e.message], [problem, message]);
+      return true;
+    });
+
+  it("reads ConfigMap data, ConfigMap binaryData and Secret data", () => {
+    assert.equal(triggerValueOf({ data: { "metric-value": "23" } }, trigger(), "default"), 23);
+    assert.equal(triggerValueOf({ binaryData: { v: base64("7.5") } }, trigger({ key: "v" }), "default"), 7.5);
+    assert.equal(triggerValueOf({ data: { depth: base64("42\n") } }, trigger({ resourceKind: "Secret", resourceName: "queue-depth", key: "depth" }), "default"), 42);
+  });
+
+  it("says clearly what is wrong: no object, no key, not a number", () => {
+    fails(() => triggerValueOf(undefined, trigger({ resourceName: "nowhere" }), "default"), "NotFound", "ConfigMap default/nowhere not found");
+    fails(() => triggerValueOf({ data: { "metric-value": "1" } }, trigger({ key: "other" }), "default"), "KeyMissing", 'ConfigMap default/mock-metric has no key "other"');
+    fails(() => triggerValueOf({ data: {} }, trigger({ resourceKind: "Secret" }), "apps"), "KeyMissing", 'Secret apps/mock-metric has no key "metric-value"');
+    fails(() => triggerValueOf({ data: { "metric-value": "lots" } }, trigger(), "default"), "NotANumber", 'ConfigMap default/mock-metric key "metric-value": "lots" is not a number');
+  });
+
+  it("names the missing permission when the watch is refused, and says the total is kept on other failures", () => {
+    const refused = watchFailure(403, "Forbidden", trigger({ resourceKind: "Secret", resourceName: "queue-depth" }), "apps");
+    assert.deepEqual([refused.problem, refused.message], ["Forbidden", "not allowed to watch Secret apps/queue-depth (403): the runtime needs list and watch on secrets in apps"]);
+    const down = watchFailure(undefined, "connect ECONNREFUSED", trigger(), "default");
+    assert.deepEqual([down.problem, down.message], ["WatchFailed", "watching ConfigMap default/mock-metric failed (connect ECONNREFUSED); retrying, the total is kept meanwhile"]);
   });
 });
 

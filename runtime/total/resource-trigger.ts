@@ -23,15 +23,14 @@
  * last active. From 0, an active trigger goes straight to ceil(value / targetValue)
  * (KEDA would step through 1 first and let the HPA catch up a poll later).
  *
- * Functional core: resourceTriggerOf, totalPolicyOf, desiredTotal, parseMetricValue —
- * the clock and the recommendation history are inputs, and the history comes back for
- * the next call. Imperative shell: readTriggerValue.
+ * All of it is pure: resourceTriggerOf, totalPolicyOf, desiredTotal, and triggerValueOf
+ * (the value in the ConfigMap or Secret) — the clock and the recommendation history are
+ * inputs, and the history comes back for the next call. watched-trigger.ts says when to
+ * call desiredTotal again; trigger-objects.ts watches the objects; source.ts runs it all.
  */
 import { z } from "zod";
 import type * as k8s from "@kubernetes/client-node";
 import { parseOrThrow } from "../../schema/validate";
-import { clientNode, httpStatusOf, timeoutOptions } from "../../members/client-node";
-import { HUB_TIMEOUT_MS, type HubConnection, hubKubeConfig } from "../../members/hub";
 
 export const RESOURCE_TRIGGER_TYPE = "kubernetes-resource";
 
@@ -296,7 +295,7 @@ export function desiredTotal(input: TotalInput): TotalDecision {
 /** Why a trigger's value could not be read, worded for the DSO's conditions. */
 export class TriggerValueError extends Error {
   constructor(
-    readonly problem: "NotFound" | "KeyMissing" | "NotANumber" | "Forbidden",
+    readonly problem: "NotFound" | "KeyMissing" | "NotANumber" | "Forbidden" | "WatchFailed",
     message: string,
   ) {
     super(message);
@@ -314,35 +313,37 @@ export function parseMetricValue(text: string, valueType: ResourceTrigger["value
   return value;
 }
 
-/** Reads the trigger's value from its ConfigMap or Secret in `namespace` in the hub. */
-export async function readTriggerValue(
-  hub: HubConnection,
-  namespace: string,
-  trigger: ResourceTrigger,
-  options: { timeoutMs?: number } = {},
-): Promise<number> {
-  const lib = clientNode();
-  const core = hubKubeConfig(hub).makeApiClient(lib.CoreV1Api);
-  const request = timeoutOptions(options.timeoutMs ?? HUB_TIMEOUT_MS);
-  const object = `${trigger.resourceKind} ${namespace}/${trigger.resourceName}`;
+/** "ConfigMap default/mock-metric": the object a trigger reads, for messages. */
+export function triggerObjectName(trigger: Pick<ResourceTrigger, "resourceKind" | "resourceName">, namespace: string): string {
+  return `${trigger.resourceKind} ${namespace}/${trigger.resourceName}`;
+}
+
+/**
+ * The trigger's value in `object` (its ConfigMap or Secret as the hub watch last delivered
+ * it; undefined: there is none); throws TriggerValueError naming the object and the key.
+ */
+export function triggerValueOf(object: k8s.V1ConfigMap | k8s.V1Secret | undefined, trigger: ResourceTrigger, namespace: string): number {
+  const name = triggerObjectName(trigger, namespace);
+  if (object === undefined) throw new TriggerValueError("NotFound", `${name} not found`);
   let text: string | undefined;
-  try {
-    const name = { name: trigger.resourceName, namespace };
-    if (trigger.resourceKind === "ConfigMap") {
-      const configMap: k8s.V1ConfigMap = await core.readNamespacedConfigMap(name, request);
-      const binary = configMap.binaryData?.[trigger.key];
-      text = configMap.data?.[trigger.key] ?? (binary === undefined ? undefined : Buffer.from(binary, "base64").toString("utf8"));
-    } else {
-      const secret: k8s.V1Secret = await core.readNamespacedSecret(name, request);
-      const encoded = secret.data?.[trigger.key];
-      text = encoded === undefined ? undefined : Buffer.from(encoded, "base64").toString("utf8");
-    }
-  } catch (error) {
-    const status = httpStatusOf(error);
-    if (status === 404) throw new TriggerValueError("NotFound", `${object} not found`);
-    if (status === 403) throw new TriggerValueError("Forbidden", `not allowed to read ${object} (403): the runtime needs get on ${trigger.resourceKind === "ConfigMap" ? "configmaps" : "secrets"} in ${namespace}`);
-    throw error;
+  if (trigger.resourceKind === "ConfigMap") {
+    const configMap = object as k8s.V1ConfigMap;
+    const binary = configMap.binaryData?.[trigger.key];
+    text = configMap.data?.[trigger.key] ?? (binary === undefined ? undefined : Buffer.from(binary, "base64").toString("utf8"));
+  } else {
+    const encoded = (object as k8s.V1Secret).data?.[trigger.key];
+    text = encoded === undefined ? undefined : Buffer.from(encoded, "base64").toString("utf8");
   }
-  if (text === undefined) throw new TriggerValueError("KeyMissing", `${object} has no key ${JSON.stringify(trigger.key)}`);
-  return parseMetricValue(text, trigger.valueType, `${object} key ${JSON.stringify(trigger.key)}`);
+  if (text === undefined) throw new TriggerValueError("KeyMissing", `${name} has no key ${JSON.stringify(trigger.key)}`);
+  return parseMetricValue(text, trigger.valueType, `${name} key ${JSON.stringify(trigger.key)}`);
+}
+
+/** Why watching the trigger's object failed, as the DSO's condition says it. */
+export function watchFailure(status: number | undefined, detail: string, trigger: ResourceTrigger, namespace: string): TriggerValueError {
+  const name = triggerObjectName(trigger, namespace);
+  if (status === 403) {
+    const resource = trigger.resourceKind === "ConfigMap" ? "configmaps" : "secrets";
+    return new TriggerValueError("Forbidden", `not allowed to watch ${name} (403): the runtime needs list and watch on ${resource} in ${namespace}`);
+  }
+  return new TriggerValueError("WatchFailed", `watching ${name} failed (${detail}); retrying, the total is kept meanwhile`);
 }

@@ -26,7 +26,6 @@ function dso(name: string, triggerMetadata: Record<string, string>) {
         scaleTargetRef: { name: "web" },
         minReplicaCount: 1,
         maxReplicaCount: 10,
-        pollingInterval: 1,
         triggers: [{ type: "kubernetes-resource", metadata: triggerMetadata }],
       },
     },
