@@ -35,7 +35,7 @@ export class Fleet extends pulumi.ComponentResource {
     const hubProvider = new k8s.Provider(`${name}-hub`, { kubeconfig: pulumi.secret(kubeconfigs.hub) }, { parent: this });
     const hub = new ScalerHub(
       `${name}-hub`,
-      { provider: hubProvider, namespace: hubConfig.namespace, image: hubConfig.image, replicas: hubConfig.replicas, nodeSelector: hubConfig.nodeSelector, deleteCrdOnDestroy: hubConfig.deleteCrdOnDestroy },
+      { provider: hubProvider, namespace: hubConfig.namespace, image: hubConfig.image, replicas: hubConfig.replicas, nodeSelector: hubConfig.nodeSelector, deleteCrdOnDestroy: hubConfig.deleteCrdOnDestroy, monitoring: hubConfig.monitoring },
       { parent: this },
     );
 
