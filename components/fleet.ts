@@ -61,7 +61,7 @@ export class Fleet extends pulumi.ComponentResource {
     const inHubAfter = { ...inHub, dependsOn: opts?.dependsOn };
     const hub = new ScalerHub(
       `${name}-hub`,
-      { namespace: hubConfig.namespace, image: hubConfig.image, replicas: hubConfig.replicas, nodeSelector: hubConfig.nodeSelector, deleteCrdOnDestroy: hubConfig.deleteCrdOnDestroy },
+      { namespace: hubConfig.namespace, image: hubConfig.image, replicas: hubConfig.replicas, nodeSelector: hubConfig.nodeSelector, deleteCrdOnDestroy: hubConfig.deleteCrdOnDestroy, monitoring: hubConfig.monitoring },
       inHub,
     );
 

@@ -9,6 +9,7 @@ import { dsoCrdManifest } from "../schema/crd";
 import { DEFAULT_HUB_NAMESPACE, DEFAULT_RUNTIME_IMAGE, DEFAULT_RUNTIME_REPLICAS } from "../schema/stack-config";
 import { runtimeClusterRules, runtimeNamespacedRules } from "./hub-rbac";
 import { MANAGED_BY, RUNTIME_NAME } from "./labels";
+import { type RuntimeMonitoring, registerRuntimeMonitoring } from "./runtime-monitor";
 
 /** The runtime's V8 heap limit, under the container's 768 Mi with room for code and buffers. */
 const RUNTIME_HEAP_MIB = 512;
@@ -29,6 +30,8 @@ export interface ScalerHubArgs {
    * DistributedScaledObject of that kind in the cluster, this stack's or not.
    */
   deleteCrdOnDestroy?: boolean;
+  /** Prometheus Operator objects for the runtime (runtime-monitor.ts); none when absent. */
+  monitoring?: RuntimeMonitoring;
 }
 
 export class ScalerHub extends pulumi.ComponentResource {
@@ -113,6 +116,8 @@ export class ScalerHub extends pulumi.ComponentResource {
       },
       inHub,
     );
+
+    if (args.monitoring) registerRuntimeMonitoring(name, { ...args.monitoring, namespace: namespace.metadata.name, metricsPort: METRICS_PORT }, inHub);
 
     this.namespace = namespace.metadata.name;
     this.serviceAccountName = serviceAccount.metadata.name;

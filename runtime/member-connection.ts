@@ -151,7 +151,9 @@ export class MemberConnection {
         try {
           await this.client!.scale(ref, replicas);
         } catch (error) {
-          if (error instanceof MemberError) this.metrics.memberApiErrors.inc({ member: this.name, failure: error.failure });
+          const failure = error instanceof MemberError ? error.failure : "Unreachable";
+          if (error instanceof MemberError) this.metrics.memberApiErrors.inc({ member: this.name, failure });
+          this.metrics.memberWriteFailures.inc({ member: this.name, failure });
           throw error;
         }
         this.written.set(key, written);

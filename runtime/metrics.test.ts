@@ -27,4 +27,22 @@ describe("runtime metrics", () => {
     metrics.forgetWorkload("ns/web", ["a", "b"]);
     assert.deepEqual(await stateSeries(metrics), []);
   });
+
+  it("export each workload's total and whether it converged, kept when members leave it and removed with it", async () => {
+    const metrics = new RuntimeMetrics();
+    const moving = { ...planWith({ a: "Ready", b: "Ready" }), totalReplicas: 7, converged: false };
+    metrics.recordPlan("ns/web", moving, {});
+    metrics.recordPlan("ns/api", planWith({ a: "Ready" }), {});
+    const series = async (gauge: "totalReplicas" | "converged") =>
+      (await metrics[gauge].get()).values.map((v) => `${v.labels.workload}=${v.value}`).sort();
+    assert.deepEqual(await series("totalReplicas"), ["ns/api=2", "ns/web=7"]);
+    assert.deepEqual(await series("converged"), ["ns/api=1", "ns/web=0"]);
+    metrics.forgetMembersOf("ns/web", ["b"]);
+    assert.deepEqual(await series("converged"), ["ns/api=1", "ns/web=0"]);
+    assert.deepEqual(await stateSeries(metrics), ["ns/api/a=Ready:1", "ns/web/a=Ready:1"]);
+    metrics.forgetWorkload("ns/web", ["a"]);
+    assert.deepEqual(await series("totalReplicas"), ["ns/api=2"]);
+    assert.deepEqual(await series("converged"), ["ns/api=1"]);
+    assert.deepEqual(await stateSeries(metrics), ["ns/api/a=Ready:1"]);
+  });
 });

@@ -29,6 +29,18 @@ export class RuntimeMetrics {
     labelNames: ["member"],
     registers: [this.registry],
   });
+  readonly totalReplicas = new Gauge({
+    name: "fleetscale_workload_total_replicas",
+    help: "The fleet-wide total of a workload that the plan splits over its members",
+    labelNames: ["workload"],
+    registers: [this.registry],
+  });
+  readonly converged = new Gauge({
+    name: "fleetscale_workload_converged",
+    help: "1 when every member of a workload is at its target share (nothing left to move), 0 while replicas are still moving",
+    labelNames: ["workload"],
+    registers: [this.registry],
+  });
   readonly memberState = new Gauge({
     name: "fleetscale_member_state",
     help: "1 for the member's current state for a workload (only the current state is exported)",
@@ -47,6 +59,11 @@ export class RuntimeMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly reconcileErrors = new Counter({
+    name: "fleetscale_reconcile_errors_total",
+    help: "Reconciles of a DistributedScaledObject that ended in an error (retried with backoff)",
+    registers: [this.registry],
+  });
   readonly memberApiErrors = new Counter({
     name: "fleetscale_member_api_errors_total",
     help: "Failed requests to member API servers, by classified failure",
@@ -57,6 +74,12 @@ export class RuntimeMetrics {
     name: "fleetscale_member_scale_writes_total",
     help: "Successful replica writes (scale subresource) to member workloads",
     labelNames: ["member"],
+    registers: [this.registry],
+  });
+  readonly memberWriteFailures = new Counter({
+    name: "fleetscale_member_scale_write_failures_total",
+    help: "Replica writes (scale subresource) to member workloads that failed, by classified failure",
+    labelNames: ["member", "failure"],
     registers: [this.registry],
   });
   readonly statusWrites = new Counter({
@@ -104,6 +127,8 @@ export class RuntimeMetrics {
    * the scrape the runtime's largest cost).
    */
   recordPlan(workload: string, plan: Plan, observations: Readonly<Record<string, Observation>>): void {
+    this.totalReplicas.set({ workload }, plan.totalReplicas);
+    this.converged.set({ workload }, plan.converged ? 1 : 0);
     for (const m of plan.members) {
       this.desiredReplicas.set({ workload, member: m.name }, m.desiredReplicas);
       const observation = observations[m.name];
@@ -117,8 +142,15 @@ export class RuntimeMetrics {
     }
   }
 
-  /** prom-client removes exact label sets only, hence the member list. */
+  /** The workload is gone: its own series and those of its members. */
   forgetWorkload(workload: string, members: readonly string[]): void {
+    this.totalReplicas.remove({ workload });
+    this.converged.remove({ workload });
+    this.forgetMembersOf(workload, members);
+  }
+
+  /** Members that left a workload. prom-client removes exact label sets only, hence the member list. */
+  forgetMembersOf(workload: string, members: readonly string[]): void {
     for (const member of members) {
       this.desiredReplicas.remove({ workload, member });
       this.currentReplicas.remove({ workload, member });

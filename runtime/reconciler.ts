@@ -113,7 +113,10 @@ export class Reconciler {
       baseBackoffMs: retryMs,
       maxBackoffMs: MAX_RETRY_MS,
       process: (key) => this.reconcile(key),
-      onError: (key, error) => deps.log.error({ dso: key, err: messageOf(error) }, "reconcile failed"),
+      onError: (key, error) => {
+        deps.metrics.reconcileErrors.inc();
+        deps.log.error({ dso: key, err: messageOf(error) }, "reconcile failed");
+      },
     });
     this.status = new StatusWriter({
       write: async (namespace, name, status) => {
@@ -294,7 +297,7 @@ export class Reconciler {
     const status = statusOf({ generation, plan, observations: step.observations, ids, selector, previous: previousStatus, now, totalConditions: outcome.condition ? [outcome.condition] : [] });
     const memory: Memory = { uid, records: recordsOf(plan), total, status, workload, members: specs.map((m) => m.name) };
     if (remembered && remembered.members.some((m) => !memory.members.includes(m))) {
-      metrics.forgetWorkload(workload, remembered.members.filter((m) => !memory.members.includes(m)));
+      metrics.forgetMembersOf(workload, remembered.members.filter((m) => !memory.members.includes(m)));
     }
     this.memory.set(key, memory);
 

@@ -37,6 +37,20 @@ describe("stack config", () => {
     ]);
   });
 
+  it("installs no monitoring objects unless asked, fills the rest of a partial hub.monitoring, and names a misspelt key", () => {
+    const members = { "eu-1": { kubeconfig: "k" } };
+    assert.deepEqual(loadStackConfig(reader({ hub, members })).hub.monitoring, { serviceMonitor: false, prometheusRule: false, labels: {} });
+    assert.deepEqual(loadStackConfig(reader({ hub: { ...hub, monitoring: { prometheusRule: true, labels: { release: "prometheus" } } }, members })).hub.monitoring, {
+      serviceMonitor: false,
+      prometheusRule: true,
+      labels: { release: "prometheus" },
+    });
+    assert.deepEqual(problems({ hub: { ...hub, monitoring: { serviceMonitors: true, prometheusRule: "yes" } }, members }), [
+      "fleetscale:hub.monitoring.prometheusRule: Invalid input: expected boolean, received string",
+      "fleetscale:hub.monitoring: Unrecognized key: \"serviceMonitors\"",
+    ]);
+  });
+
   it("lists every problem by config path before anything is registered", () => {
     const found = problems({
       hub: {},

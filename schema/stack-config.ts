@@ -40,6 +40,17 @@ const hubFields = {
   nodeSelector: z.record(z.string().min(1), z.string()).optional(),
   /** Delete the DSO CRD, and with it every DistributedScaledObject in the hub, on `pulumi destroy`. */
   deleteCrdOnDestroy: z.boolean().default(false),
+  /** Prometheus Operator objects for the runtime's metrics; each needs the operator's CRDs in the hub. */
+  monitoring: z
+    .strictObject({
+      /** A Service over the metrics port and a ServiceMonitor scraping it. */
+      serviceMonitor: z.boolean().default(false),
+      /** A PrometheusRule with the runtime's alerts (components/runtime-alerts.ts). */
+      prometheusRule: z.boolean().default(false),
+      /** Labels for the ServiceMonitor and PrometheusRule, for the Prometheus' selectors. */
+      labels: z.record(z.string().min(1), z.string()).default({}),
+    })
+    .default({ serviceMonitor: false, prometheusRule: false, labels: {} }),
 };
 
 const memberFields = {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds (or finds, cached) every real component the tests and the local fleet run on:
 # the Kubernetes control plane and kwok (test/fleet), the Pulumi CLI, Node.js language host
-# and Kubernetes provider (test/pulumi), KEDA's CRDs (test/keda) and Toxiproxy, the fault-injecting
-# TCP proxy of the fault tests and benchmarks (test/toxiproxy). All from Go modules, except nft
+# and Kubernetes provider (test/pulumi), KEDA's and the Prometheus Operator's CRDs (test/keda,
+# test/prometheus-operator) and Toxiproxy, the fault-injecting
+# TCP proxy of the fault tests and benchmarks (test/toxiproxy) and promtool, which checks and
+# unit-tests the runtime's alert rules (test/promtool). All from Go modules, except nft
 # (test/nft: unpacked from Debian's nftables packages, not installed, for silenced connections)
 # and the runtime image (test/image: built from the Dockerfile with podman, which it installs
 # from Debian with runc and debootstrap when missing); and the real node of `fleet up --real-node`
@@ -17,12 +19,14 @@ start=$(date +%s)
 fleet="$("$here/fleet/build.sh" | tail -n1)"
 pulumi="$("$here/pulumi/build.sh" | tail -n1)"
 keda="$("$here/keda/crds.sh" | tail -n1)"
+promop="$("$here/prometheus-operator/crds.sh" | tail -n1)"
 toxiproxy="$("$here/toxiproxy/build.sh" | tail -n1)"
+promtool="$("$here/promtool/build.sh" | tail -n1)"
 nft="$("$here/nft/fetch.sh" | tail -n1)"
 image="$("$here/image/build.sh" | tail -n1)"
 kubelet="$("$here/node/build-kubelet.sh" | tail -n1)"
 noderuntime="$("$here/node/fetch-runtime.sh" | tail -n1)"
 nodeimages="$("$here/node/build-images.sh" | tail -n1)"
 echo "toolchain ready in $(( $(date +%s) - start ))s" >&2
-printf 'fleet     %s\npulumi    %s\nkeda      %s\ntoxiproxy %s\nnft       %s\nimage     %s\nkubelet   %s\nnode-rt   %s\nnode-img  %s\n' \
-  "$fleet" "$pulumi" "$keda" "$toxiproxy" "$nft" "$image" "$kubelet" "$noderuntime" "$nodeimages"
+printf 'fleet     %s\npulumi    %s\nkeda      %s\nprom-op   %s\ntoxiproxy %s\npromtool  %s\nnft       %s\nimage     %s\nkubelet   %s\nnode-rt   %s\nnode-img  %s\n' \
+  "$fleet" "$pulumi" "$keda" "$promop" "$toxiproxy" "$promtool" "$nft" "$image" "$kubelet" "$noderuntime" "$nodeimages"

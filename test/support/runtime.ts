@@ -1,14 +1,14 @@
 /** The scaler runtime as the fleet tests run it: in this process, against a real hub, fast probes, logs to the test. */
 import { runtimeClusterRules, runtimeNamespacedRules } from "../../components/hub-rbac";
-import { DEFAULT_OPTIONS, type RuntimeOptions } from "../../runtime/options";
-import { type RuntimeHandle, startRuntime } from "../../runtime/runtime";
+import { DEFAULT_OPTIONS } from "../../runtime/options";
+import { type RuntimeHandle, type StartOptions, startRuntime } from "../../runtime/runtime";
 
 export function startTestRuntime(
   hubKubeconfig: string,
   namespace: string,
   identity: string,
   onLogLine: (line: string) => void,
-  overrides: Partial<RuntimeOptions> = {},
+  overrides: Partial<StartOptions> = {},
 ): Promise<RuntimeHandle> {
   return startRuntime({
     ...DEFAULT_OPTIONS,
