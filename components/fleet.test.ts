@@ -155,3 +155,13 @@ describe("Fleet", () => {
     assert.equal(registrations.length, before);
   });
 });
+
+describe("Fleet's dependsOn", () => {
+  it("holds for the replicas it moves: each DistributedReplicas waits for what the Fleet depends on (the app's Deployments)", async () => {
+    const app = new pulumi.ComponentResource("test:index:App", "app");
+    await promiseOf(app.urn);
+    const built = await build((opts) => new Fleet("after", { hub: args.hub, members: { "eu-1": args.members["eu-1"]! }, workloads: { web: args.workloads!["web"]! } }, { ...opts, dependsOn: [app] }));
+    const replicas = built.resources.find((e) => e.name === "after-web-replicas")!;
+    assert.ok((replicas.opts.dependsOn as pulumi.Resource[]).includes(app), "DistributedReplicas does not wait for the Fleet's dependsOn");
+  });
+});
