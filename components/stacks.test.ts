@@ -25,11 +25,12 @@ function stackConfig(stack: string): StackConfig {
 }
 
 describe("Pulumi.yaml", () => {
-  it("runs index.ts, keeps stacks in stacks/ and disables the default Kubernetes provider", () => {
+  it("runs the compiled program from the project's root, keeps stacks in stacks/ and disables the default Kubernetes provider", () => {
     const project = readYaml("Pulumi.yaml");
     assert.equal(project.name, "fleetscale");
-    assert.deepEqual(project.runtime, { name: "nodejs", options: { typescript: true } });
-    assert.equal(project.main, "index.ts");
+    assert.deepEqual(project.runtime, { name: "nodejs", options: { typescript: false } });
+    // At the root: Pulumi runs a program in its main's directory, which kubeconfigPath values are relative to.
+    assert.equal(project.main, "program.js");
     assert.equal(project.stackConfigDir, "stacks");
     // Keys outside the project namespace must carry `value` (Pulumi rejects `default` or a type there).
     assert.deepEqual(project.config["pulumi:disable-default-providers"], { value: ["kubernetes"] });

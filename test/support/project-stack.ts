@@ -2,6 +2,7 @@
  * The real fleetscale project (this repository's Pulumi.yaml and index.ts) on a throwaway
  * stack: its config in stacks/Pulumi.e2e-<id>.yaml (git-ignored, removed afterwards), its
  * state in a temporary file backend. Tests drive it with the real Pulumi CLI and engine.
+ * Another checkout of the project can drive the same stack (sameStackIn, for benchmarks).
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -19,14 +20,24 @@ export class ProjectStack {
   readonly backendDir: string;
   /** Everything pulumi printed, for checks that no secret is ever logged. */
   readonly transcript: string[] = [];
+  /** Whether cleanup() removes the state (false for a view from another checkout, sameStackIn). */
+  private readonly ownsState: boolean;
 
   private constructor(
     private readonly toolchain: PulumiToolchain,
     private readonly root: string,
+    /** The project directory pulumi runs in. */
+    readonly projectDir: string,
+    shared?: { stack: string; env: NodeJS.ProcessEnv },
   ) {
-    this.stack = `e2e-${randomBytes(4).toString("hex")}`;
-    this.configFile = path.join(repoRoot(), "stacks", `Pulumi.${this.stack}.yaml`);
+    this.ownsState = shared === undefined;
+    this.stack = shared?.stack ?? `e2e-${randomBytes(4).toString("hex")}`;
+    this.configFile = path.join(projectDir, "stacks", `Pulumi.${this.stack}.yaml`);
     this.backendDir = path.join(root, "backend");
+    if (shared) {
+      this.env = shared.env;
+      return;
+    }
     fs.mkdirSync(this.backendDir);
     fs.mkdirSync(path.join(root, "home"));
     fs.symlinkSync(path.join(toolchain.home, "plugins"), path.join(root, "home", "plugins"), "dir");
@@ -35,7 +46,7 @@ export class ProjectStack {
 
   /** `config` is the stack's `fleetscale:` config: { hub, members, workloads }. */
   static async create(config: Record<string, unknown>): Promise<ProjectStack> {
-    const stack = new ProjectStack(pulumiToolchain(), fs.mkdtempSync(path.join(os.tmpdir(), "fleetscale-e2e-")));
+    const stack = new ProjectStack(pulumiToolchain(), fs.mkdtempSync(path.join(os.tmpdir(), "fleetscale-e2e-")), repoRoot());
     try {
       check(await stack.run(["stack", "init", "--secrets-provider", "passphrase"]));
       stack.writeConfig(config);
@@ -46,6 +57,17 @@ export class ProjectStack {
     return stack;
   }
 
+  /**
+   * This stack (same state, same config) driven from another checkout of the project in
+   * `projectDir`. Its cleanup() removes only its copy of the config; this one's removes the state.
+   */
+  sameStackIn(projectDir: string): ProjectStack {
+    const other = new ProjectStack(this.toolchain, this.root, projectDir, { stack: this.stack, env: this.env });
+    fs.mkdirSync(path.dirname(other.configFile), { recursive: true });
+    fs.copyFileSync(this.configFile, other.configFile);
+    return other;
+  }
+
   /** Replaces the fleetscale config, keeping what `stack init` wrote (the encryption salt). */
   writeConfig(config: Record<string, unknown>): void {
     const existing = fs.existsSync(this.configFile) ? (parse(fs.readFileSync(this.configFile, "utf8")) ?? {}) : {};
@@ -53,11 +75,11 @@ export class ProjectStack {
     fs.writeFileSync(this.configFile, stringify({ ...existing, config: values }));
   }
 
-  run(args: string[], input?: string): Promise<RunResult> {
+  run(args: string[], input?: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
     const started = Date.now();
     const full = ["--non-interactive", ...args, "--stack", this.stack];
     return new Promise((resolve, reject) => {
-      const child = spawn(this.toolchain.pulumi, full, { cwd: repoRoot(), env: this.env, stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn(this.toolchain.pulumi, full, { cwd: this.projectDir, env: { ...this.env, ...extraEnv }, stdio: ["pipe", "pipe", "pipe"] });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on("data", (b: Buffer) => out.push(b));
@@ -91,7 +113,7 @@ export class ProjectStack {
 
   cleanup(): void {
     fs.rmSync(this.configFile, { force: true });
-    fs.rmSync(this.root, { recursive: true, force: true });
+    if (this.ownsState) fs.rmSync(this.root, { recursive: true, force: true });
   }
 }
 
