@@ -37,6 +37,17 @@ describe("kubeconfigServer", () => {
   });
 });
 
+describe("kubeconfigServer on text that is not YAML", () => {
+  it("says where the parse failed without quoting the text, which may hold a token", () => {
+    const broken = "clusters: [{ name: one, cluster: { server: https://one } }]\nusers:\n  - user: { token: s3cr3t-token\n";
+    assert.throws(() => kubeconfigServer(broken, "scaler kubeconfig of member eu-1"), (error: Error) => {
+      assert.match(error.message, /^scaler kubeconfig of member eu-1: not a kubeconfig \(YAML parse error at line \d+, column \d+\)$/);
+      assert.doesNotMatch(error.message, /s3cr3t/);
+      return true;
+    });
+  });
+});
+
 describe("tokenKubeconfig", () => {
   it("is a single-context kubeconfig that authenticates with the token alone", () => {
     const text = tokenKubeconfig({ clusterName: "eu-1", server: "https://eu-1:6443", caData: "Q0E=", token: "tok", namespace: "fleetscale" });

@@ -23,7 +23,9 @@ export function kubeconfigServer(text: string, source: string): string {
   try {
     document = parse(text);
   } catch (error) {
-    throw new Error(`${source}: not a kubeconfig (YAML parse error: ${(error as Error).message})`);
+    // Only where: the parser's message quotes the offending line, which may hold a token.
+    const at = (error as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+    throw new Error(`${source}: not a kubeconfig (YAML parse error${at ? ` at line ${at.line}, column ${at.col}` : ""})`);
   }
   const config = (document ?? {}) as { clusters?: NamedCluster[]; contexts?: NamedContext[]; "current-context"?: unknown };
   const clusters = Array.isArray(config.clusters) ? config.clusters : [];

@@ -143,6 +143,11 @@ describe("triggerValueOf: the value in the watched ConfigMap or Secret", () => {
     fails(() => triggerValueOf({ data: { "metric-value": "lots" } }, trigger(), "default"), "NotANumber", 'ConfigMap default/mock-metric key "metric-value": "lots" is not a number');
   });
 
+  it("never quotes a Secret's value: the message goes to the DSO's status, and the key may hold a credential", () => {
+    const token = "apiVersion: v1\nusers: [{ user: { token: s3cr3t } }]";
+    fails(() => triggerValueOf({ data: { kubeconfig: base64(token) } }, trigger({ resourceKind: "Secret", key: "kubeconfig" }), "fleetscale-system"), "NotANumber", 'Secret fleetscale-system/mock-metric key "kubeconfig": the value is not a number');
+  });
+
   it("names the missing permission when the watch is refused, and says the total is kept on other failures", () => {
     const refused = watchFailure(403, "Forbidden", trigger({ resourceKind: "Secret", resourceName: "queue-depth" }), "apps");
     assert.deepEqual([refused.problem, refused.message], ["Forbidden", "not allowed to watch Secret apps/queue-depth (403): the runtime needs list and watch on secrets in apps"]);

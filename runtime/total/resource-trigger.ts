@@ -303,12 +303,17 @@ export class TriggerValueError extends Error {
   }
 }
 
-/** The value as the trigger's valueType reads it; throws TriggerValueError naming where it came from. */
-export function parseMetricValue(text: string, valueType: ResourceTrigger["valueType"], where: string): number {
+/**
+ * The value as the trigger's valueType reads it; throws TriggerValueError naming where it came
+ * from. A Secret's text is never quoted (`secret`): the message lands in the DSO's status, which
+ * more people may read than the Secret, and a mistyped key could point at a credential.
+ */
+export function parseMetricValue(text: string, valueType: ResourceTrigger["valueType"], where: string, secret = false): number {
   const value = parseDecimal(text);
-  if (value === undefined) throw new TriggerValueError("NotANumber", `${where}: ${JSON.stringify(text)} is not a number`);
+  const shown = secret ? "the value" : JSON.stringify(text);
+  if (value === undefined) throw new TriggerValueError("NotANumber", `${where}: ${shown} is not a number`);
   if (valueType === "int64" && !Number.isSafeInteger(value)) {
-    throw new TriggerValueError("NotANumber", `${where}: ${JSON.stringify(text)} is not a whole number (valueType int64)`);
+    throw new TriggerValueError("NotANumber", `${where}: ${shown} is not a whole number (valueType int64)`);
   }
   return value;
 }
@@ -335,7 +340,7 @@ export function triggerValueOf(object: k8s.V1ConfigMap | k8s.V1Secret | undefine
     text = encoded === undefined ? undefined : Buffer.from(encoded, "base64").toString("utf8");
   }
   if (text === undefined) throw new TriggerValueError("KeyMissing", `${name} has no key ${JSON.stringify(trigger.key)}`);
-  return parseMetricValue(text, trigger.valueType, `${name} key ${JSON.stringify(trigger.key)}`);
+  return parseMetricValue(text, trigger.valueType, `${name} key ${JSON.stringify(trigger.key)}`, trigger.resourceKind === "Secret");
 }
 
 /** Why watching the trigger's object failed, as the DSO's condition says it. */
