@@ -43,9 +43,13 @@ async function buildFleet(): Promise<Fleet> {
   }
 }
 
+const memberStacks = new Map<string, pulumi.StackReference>();
+
 /** A member stack's `kubeconfig` output (MemberOnboarding's), kept secret; undefined when it has none. */
 async function memberStackKubeconfig(stack: string): Promise<pulumi.Input<string> | undefined> {
-  const reference = new pulumi.StackReference(`member-stack-${stack}`, { name: stack });
+  // One reference per stack, however many members name it.
+  const reference = memberStacks.get(stack) ?? new pulumi.StackReference(`member-stack-${stack}`, { name: stack });
+  memberStacks.set(stack, reference);
   const output = await reference.getOutputDetails("kubeconfig");
   const text = output.secretValue ?? output.value;
   return typeof text === "string" && text.length > 0 ? pulumi.secret(text) : undefined;

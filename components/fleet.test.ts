@@ -126,13 +126,16 @@ describe("Fleet", () => {
     const hubProviderUrn = built.resources.find((e) => e.name === "fleet-hub")!.urn;
     assert.ok(secret.provider.startsWith(`${hubProviderUrn}::`), "written through the hub provider");
     assert.ok(!built.registrations.some((r) => r.name.startsWith("fleet-ap-1-") && r.name !== "fleet-ap-1-credential"));
+    // A member moved from MemberCluster to its own stack keeps its hub Secret: the old URN is an alias.
+    const alias = (built.resources.find((e) => e.name === "fleet-ap-1-credential")!.opts.aliases as { parent: pulumi.Output<string> }[])[0]!;
+    assert.match(await promiseOf(alias.parent), /::fleetscale:index:Fleet\$fleetscale:index:MemberCluster::fleet-ap-1$/);
   });
 
   it("refuses bad args before registering anything, naming each field", async () => {
     const before = registrations.length;
     const broken = {
       hub: { kubeconfig: "", replicas: 9 },
-      members: { "m-1": { kubeconfigPath: "m.kubeconfig" }, "m-2": { kubeconfig: "k", scalerKubeconfig: "s" } },
+      members: { "m-1": { kubeconfigPath: "m.kubeconfig" }, "m-2": { kubeconfig: "k", scalerKubeconfig: "s" }, "m-3": { scalerKubeconfig: "s", apiUrl: "https://m-3.example" } },
       workloads: { web: { memberClusters: [{ name: "nope", weight: 1 }], scaledObjectSpec: { scaleTargetRef: { name: "web" } } } },
     } as unknown as FleetArgs;
     assert.throws(
@@ -146,6 +149,7 @@ describe("Fleet", () => {
           "members.m-1",
           "members.m-1.kubeconfig",
           "members.m-2.kubeconfig",
+          "members.m-3.apiUrl",
           "workloads.web.memberClusters[0].name",
         ]);
         return true;

@@ -69,7 +69,13 @@ export class Fleet extends pulumi.ComponentResource {
       const scalerKubeconfig = memberConfig.scalerKubeconfig as pulumi.Input<string> | undefined;
       if (scalerKubeconfig !== undefined) {
         // Onboarded by the member's own stack: the hub gets its scaler kubeconfig and nothing more.
-        const secret = memberCredentialSecret(`${name}-${member}`, { member, kubeconfig: scalerKubeconfig, hubNamespace: hub.namespace }, { parent: this, provider: hubProvider });
+        // Aliased to where MemberCluster kept it, so a member moved to its own stack keeps its hub
+        // Secret in place instead of Pulumi creating a new one and deleting the old (the same object).
+        const secret = memberCredentialSecret(
+          `${name}-${member}`,
+          { member, kubeconfig: scalerKubeconfig, hubNamespace: hub.namespace },
+          { parent: this, provider: hubProvider, aliases: [{ parent: pulumi.createUrn(`${name}-${member}`, "fleetscale:index:MemberCluster", this) }] },
+        );
         const apiUrl = pulumi.unsecret(pulumi.output(scalerKubeconfig).apply((text) => kubeconfigServer(text, `scaler kubeconfig of member ${member}`)));
         return { member, resource: secret as pulumi.Resource, apiUrl };
       }

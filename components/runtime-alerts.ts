@@ -1,6 +1,6 @@
 /**
  * The runtime's Prometheus alert rules, as plain data: ScalerHub installs them as a
- * PrometheusRule, and components/runtime-alerts.test.ts runs them through promtool.
+ * PrometheusRule, and components/runtime-alerts.cluster-test.ts runs them through promtool.
  *
  * Every expression reads only series the runtime exports (runtime/metrics.ts, and prom-client's
  * default Node metrics), scoped to the hub namespace's `namespace` label, which a ServiceMonitor
@@ -89,8 +89,8 @@ export function runtimeAlertGroups(hub: { namespace: string }): RuleGroup[] {
             summary: `fleetscale reconciles in ${hub.namespace} keep failing`,
             description:
               "Reconciles of DistributedScaledObjects have failed for 10 minutes (retried with backoff). " +
-              'The runtime logs each failure ("reconcile failed", with the DSO and the error): typically the total ' +
-              "source (KEDA ScaledObject) cannot be read or the hub API server refuses requests.",
+              'The runtime logs each ("reconcile failed", or "total replicas kept" with the DSO and the error): typically ' +
+              "KEDA's ScaledObject cannot be read or written, or the hub API server refuses requests.",
           },
         },
         {
@@ -115,7 +115,7 @@ export function runtimeAlertGroups(hub: { namespace: string }): RuleGroup[] {
           annotations: {
             summary: "fleetscale runtime {{ $labels.instance }} is falling behind",
             description:
-              `Its event-loop delay p99 has averaged over ${EVENT_LOOP_P99_SECONDS * 1000} ms for 10 minutes: reconciles, ` +
+              `Its event-loop delay p99, averaged over 5 minutes, has stayed above ${EVENT_LOOP_P99_SECONDS * 1000} ms for 5 minutes: reconciles, ` +
               "probes and lease renewals wait, members may be taken for failed and leadership lost. Look at its CPU " +
               "(is it throttled or starved) and at the number of DSOs and members (README, \"Limits worth knowing\").",
           },

@@ -50,6 +50,24 @@ describe("stackFleetArgs", () => {
     assert.deepEqual(args.workloads!["pinned"]!.memberClusters, [{ name: "inline", weight: 3 }]);
   });
 
+  it("refuses a workload pinned only to members that left, rather than spreading it over the rest", async () => {
+    const onlyGone = loadStackConfig((key) =>
+      JSON.stringify(
+        {
+          hub: { kubeconfig: "hub" },
+          members: { stays: { kubeconfig: "k" }, gone: { stack: "organization/fleetscale-member/us-1" } },
+          workloads: { pinned: { memberClusters: [{ name: "gone", weight: 1 }], scaledObjectSpec: { scaleTargetRef: { name: "web" } } } },
+        }[key],
+      ),
+    );
+    await assert.rejects(stackFleetArgs(onlyGone, "/project", sources(() => "text")), (error: unknown) => {
+      assert.ok(error instanceof ValidationError);
+      assert.deepEqual(error.problems.map((p) => p.path), ["fleetscale:workloads.pinned.memberClusters"]);
+      assert.match(error.problems[0]!.message, /every member it lists has left the fleet, its stack exporting no kubeconfig: gone \(organization\/fleetscale-member\/us-1\)/);
+      return true;
+    });
+  });
+
   it("lists every unreadable file by config path", async () => {
     await assert.rejects(
       stackFleetArgs(config, "/project", sources(() => {

@@ -64,8 +64,17 @@ export async function stackFleetArgs(config: StackConfig, baseDir: string, sourc
 
   const gone = new Set(offboarded.map((o) => o.member));
   const workloads = Object.fromEntries(
-    Object.entries(config.workloads).map(([name, workload]) => [name, { ...workload, memberClusters: workload.memberClusters.filter((m) => !gone.has(m.name)) }]),
+    Object.entries(config.workloads).map(([name, workload]) => {
+      const memberClusters = workload.memberClusters.filter((m) => !gone.has(m.name));
+      // An empty list means "every member": a workload pinned to members that all left must not spread to the rest.
+      if (workload.memberClusters.length > 0 && memberClusters.length === 0) {
+        const left = workload.memberClusters.map((m) => `${m.name} (${offboarded.find((o) => o.member === m.name)!.stack})`).join(", ");
+        problems.push({ path: `${CONFIG_NAMESPACE}:workloads.${name}.memberClusters`, message: `every member it lists has left the fleet, its stack exporting no kubeconfig: ${left}; list a member still in the fleet, or remove the workload` });
+      }
+      return [name, { ...workload, memberClusters }];
+    }),
   );
+  if (problems.length > 0) throw new ValidationError("stack config", problems);
   return { args: { hub: { ...hub, kubeconfig: hubKubeconfig }, members, workloads }, offboarded };
 }
 

@@ -61,7 +61,7 @@ export class RuntimeMetrics {
   });
   readonly reconcileErrors = new Counter({
     name: "fleetscale_reconcile_errors_total",
-    help: "Reconciles of a DistributedScaledObject that ended in an error (retried with backoff)",
+    help: "Reconciles of a DistributedScaledObject that ended in an error or could not get its total (retried with backoff)",
     registers: [this.registry],
   });
   readonly memberApiErrors = new Counter({

@@ -277,6 +277,9 @@ export class Reconciler {
     const answer = await this.deps.total(dso);
     const outcome: TotalOutcome = typeof answer === "number" ? { total: answer } : answer;
     const { total } = outcome;
+    // A total that could not be had (KEDA's ScaledObject or the hub refusing a write) fails the
+    // reconcile as an exception would, though the DSO goes on with the total it had.
+    if (outcome.failed === true) metrics.reconcileErrors.inc();
     const workload = workloadKey(dso);
     const step = await reconcileStep({
       workload,

@@ -90,14 +90,15 @@ export const memberConfigSchema = z
     ...memberFields,
   })
   .refine(...exactlyOne(["kubeconfig", "kubeconfigPath", "stack", "inHub"], "set exactly one of kubeconfig (a secret), kubeconfigPath, stack or inHub: true"))
-  .check(
-    z.superRefine((member, ctx) => {
-      if (member.stack === undefined) return;
-      for (const key of MEMBER_STACK_OWNS) {
-        if (member[key] !== undefined) ctx.addIssue({ code: "custom", message: `set in the member stack ${member.stack}, which onboards the member`, path: [key], input: member[key] });
-      }
-    }),
-  );
+  .check(z.superRefine((member, ctx) => onboardedElsewhere(member, member.stack !== undefined, `the member stack ${member.stack}`, ctx)));
+
+/** A member onboarded by its own stack takes its API URL and credential rotation from there. */
+function onboardedElsewhere(member: Partial<Record<(typeof MEMBER_STACK_OWNS)[number], unknown>>, elsewhere: boolean, where: string, ctx: z.core.$RefinementCtx<unknown>): void {
+  if (!elsewhere) return;
+  for (const key of MEMBER_STACK_OWNS) {
+    if (member[key] !== undefined) ctx.addIssue({ code: "custom", message: `set in ${where}, which onboards the member`, path: [key], input: member[key] });
+  }
+}
 
 /** A distributed workload: a DistributedScaledObject spec plus where the DSO lives in the hub. */
 export const workloadConfigSchema = dsoSpecSchema.extend({
@@ -154,7 +155,8 @@ export const fleetArgsSchema = z
       memberName,
       z
         .strictObject({ kubeconfig: credentialInput.optional(), scalerKubeconfig: credentialInput.optional(), ...memberFields })
-        .refine(...exactlyOne(["kubeconfig", "scalerKubeconfig", "inHub"], "set exactly one of kubeconfig (admin), scalerKubeconfig (from a member stack) or inHub: true")),
+        .refine(...exactlyOne(["kubeconfig", "scalerKubeconfig", "inHub"], "set exactly one of kubeconfig (admin), scalerKubeconfig (from a member stack) or inHub: true"))
+        .check(z.superRefine((member, ctx) => onboardedElsewhere(member, member.scalerKubeconfig !== undefined, "the member's own stack", ctx))),
     ),
     workloads: z.record(dnsLabel, workloadConfigSchema).default({}),
   })

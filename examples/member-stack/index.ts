@@ -7,6 +7,7 @@
  *   kubeconfig (secret)  admin kubeconfig of this cluster
  *   member               the cluster's name in the fleet
  *   apiUrl (optional)    how the hub reaches this cluster's API server (default: the kubeconfig's server)
+ *   namespace (optional) the scaler's namespace in this cluster (default: fleetscale)
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -18,7 +19,7 @@ const member = config.require("member");
 const apiUrl = config.get("apiUrl") ?? pulumi.unsecret(adminKubeconfig.apply((text) => kubeconfigServer(text, "config kubeconfig")));
 
 const provider = new k8s.Provider("member", { kubeconfig: adminKubeconfig });
-const onboarding = new MemberOnboarding(member, { member, apiUrl }, { providers: [provider] });
+const onboarding = new MemberOnboarding(member, { member, apiUrl, namespace: config.get("namespace") }, { providers: [provider] });
 
 /** What the hub stack reads: a kubeconfig for the scaler identity only. */
 export const kubeconfig = onboarding.kubeconfig;

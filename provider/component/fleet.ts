@@ -49,7 +49,8 @@ export class Fleet extends pulumi.ComponentResource {
     const unresolved = outputPaths(args).filter((path) => !CREDENTIAL.test(path));
     if (unresolved.length > 0) throw new ValidationError(`args of fleetscale:index:Fleet "${name}"`, unresolved.map((path) => ({ path, message: PLAIN_ONLY })));
     super("fleetscale:index:Fleet", name, {}, opts);
-    const fleet = new FleetResources(name, args as FleetResourcesArgs, { parent: this });
+    // The program's dependsOn holds for the replicas the inner Fleet moves (it passes it on).
+    const fleet = new FleetResources(name, args as FleetResourcesArgs, { parent: this, dependsOn: opts?.dependsOn });
     this.hubNamespace = fleet.hubNamespace;
     this.memberApiUrls = fleet.memberApiUrls;
     this.dsoNames = fleet.dsoNames;
