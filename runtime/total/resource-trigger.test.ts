@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { triggerPolicyArb } from "../../test/support/trigger-policy";
 import { ValidationError } from "../../schema/validate";
 import { desiredTotal, parseMetricValue, type Recommendation, type ResourceTrigger, resourceTriggerOf, type TotalInput, totalPolicyOf, TriggerValueError, triggerValueOf, watchFailure } from "./resource-trigger";
 
@@ -239,17 +240,7 @@ describe("desiredTotal: examples", () => {
 // ---------------------------------------------------------------------------------------
 // Properties.
 
-const policyArb = fc
-  .record({
-    min: fc.integer({ min: 0, max: 20 }),
-    span: fc.integer({ min: 0, max: 80 }),
-    tolerance: fc.double({ min: 0, max: 0.5, noNaN: true }),
-    scaleDownStabilizationMs: fc.integer({ min: 0, max: 600_000 }),
-    cooldownMs: fc.integer({ min: 0, max: 600_000 }),
-    targetValue: fc.double({ min: 0.01, max: 1000, noNaN: true }),
-    activationTargetValue: fc.double({ min: 0, max: 100, noNaN: true }),
-  })
-  .map(({ min, span, ...rest }) => ({ ...rest, min, max: Math.max(1, min + span) }));
+const policyArb = triggerPolicyArb("decimal");
 
 const historyArb = fc.array(fc.record({ ago: fc.integer({ min: -1000, max: 900_000 }), total: fc.integer({ min: 0, max: 150 }) }), { maxLength: 8 });
 const valueArb = fc.double({ min: -100, max: 200_000, noNaN: true });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { triggerPolicyArb } from "../../test/support/trigger-policy";
 import { type Recommendation, type TotalDecision, type TotalInput, desiredTotal } from "./resource-trigger";
 import { type TriggerMemory, carriedForward, compactHistory, nextTimedChange } from "./watched-trigger";
 
@@ -86,17 +87,7 @@ describe("a watched trigger: examples", () => {
 // ---------------------------------------------------------------------------------------
 // Properties.
 
-const policyArb = fc
-  .record({
-    min: fc.integer({ min: 0, max: 20 }),
-    span: fc.integer({ min: 0, max: 80 }),
-    tolerance: fc.double({ min: 0, max: 0.5, noNaN: true }),
-    scaleDownStabilizationMs: fc.integer({ min: 0, max: 600_000 }),
-    cooldownMs: fc.integer({ min: 0, max: 600_000 }),
-    targetValue: fc.integer({ min: 1, max: 1000 }),
-    activationTargetValue: fc.integer({ min: 0, max: 100 }),
-  })
-  .map(({ min, span, ...rest }): Policy => ({ ...rest, min, max: Math.max(1, min + span) }));
+const policyArb = triggerPolicyArb("whole");
 
 /** Values changing at random moments, as a watch delivers them. */
 const runArb = fc.array(fc.record({ dt: fc.integer({ min: 1, max: 400_000 }), value: fc.integer({ min: 0, max: 20_000 }) }), { minLength: 1, maxLength: 12 });
